@@ -1,0 +1,146 @@
+"""The store on SQLite and Postgres: schema, upgrade, uniqueness, checkpoints, intents."""
+
+import peewee as pw
+import pytest
+
+from zsc import store as st
+from zsc.errors import ConfigError, UserError
+
+
+@pytest.fixture
+def store(store_url):
+    s = st.Store(store_url)
+    yield s
+    s.close()
+
+
+def make_issue(store, ts="1700000000.000100", ticket=None):
+    return st.Issue.create(channel="C1", thread_ts=ts, ticket_id=ticket, origin="slack", subject="help")
+
+
+def test_fresh_store_is_at_current_schema(store):
+    assert store.schema_version() == st.SCHEMA_VERSION
+    for model in st.V1_MODELS + st.V2_MODELS:
+        assert store.db.table_exists(model._meta.table_name), model
+
+
+def test_upgrade_from_v1_in_place(store_url):
+    s = st.Store(store_url)
+    issue = make_issue(s, ticket=7)
+    # Put the database back to how schema v1 shipped: no v2 tables, no followup_of column.
+    s.db.drop_tables(st.V2_MODELS)
+    st.migrate(st._migrator(s.db).drop_column("issue", "followup_of"))
+    st._upsert(st.Meta, key="schema_version", value="1")
+    s.close()
+
+    s = st.Store(store_url)
+    assert s.schema_version() == st.SCHEMA_VERSION
+    assert "followup_of" in {c.name for c in s.db.get_columns("issue")}
+    again = s.issue_by_ticket(7)
+    assert again.id == issue.id and again.followup_of is None
+    s.mark_source("slack")
+    assert s.source_status("slack").last_success_at is not None
+    s.close()
+
+
+def test_newer_schema_is_refused(store_url):
+    s = st.Store(store_url)
+    st._upsert(st.Meta, key="schema_version", value=str(st.SCHEMA_VERSION + 1))
+    s.close()
+    with pytest.raises(UserError, match="upgrade zsc"):
+        st.Store(store_url)
+
+
+def test_thread_and_ticket_are_unique(store):
+    make_issue(store, ticket=1)
+    with pytest.raises(pw.IntegrityError):
+        with store.atomic():
+            make_issue(store, ticket=2)  # same thread
+    with pytest.raises(pw.IntegrityError):
+        with store.atomic():
+            make_issue(store, ts="1700000001.000100", ticket=1)  # same ticket
+
+
+def test_an_item_is_mirrored_once(store):
+    issue = make_issue(store, ticket=1)
+    store.record_item(issue, st.TO_ZENDESK, "reply", slack_ts="1.2", comment_id=10)
+    assert store.slack_item("C1", "1.2").zendesk_comment_id == 10
+    assert store.comment_item(10).slack_ts == "1.2"
+    with pytest.raises(pw.IntegrityError):
+        with store.atomic():
+            store.record_item(issue, st.TO_SLACK, "comment", slack_ts="9.9", comment_id=10)
+    with pytest.raises(pw.IntegrityError):
+        with store.atomic():
+            store.record_item(issue, st.TO_ZENDESK, "reply", slack_ts="1.2", comment_id=11)
+    # items with only a ref never collide on their empty ids
+    store.record_item(issue, st.TO_SLACK, "confirmation", ref="confirm:1")
+    store.record_item(issue, st.TO_SLACK, "status", ref="status:1:1")
+    assert store.mapped_comment_ids(issue) == {10}
+    assert store.mapped_slack_ts(issue) == {"1.2"}
+
+
+def test_checkpoint_moves_only_with_its_transaction(store):
+    issue = make_issue(store, ticket=1)
+    store.set_checkpoint("slack:C1", "100.0")
+    with pytest.raises(RuntimeError):
+        with store.atomic():
+            store.record_item(issue, st.TO_ZENDESK, "reply", slack_ts="101.0", comment_id=5)
+            store.set_checkpoint("slack:C1", "101.0")
+            raise RuntimeError("crash before commit")
+    assert store.checkpoint("slack:C1") == "100.0"
+    assert store.slack_item("C1", "101.0") is None
+    assert store.checkpoint("missing") is None
+
+
+def test_intent_lifecycle(store):
+    issue = make_issue(store, ticket=1)
+    first = store.begin_intent("comment:C1:1.2", "comment", issue, {"body": "hi"})
+    again = store.begin_intent("comment:C1:1.2", "comment", issue, {"body": "hi"})
+    assert again.id == first.id and again.attempts == 2 and again.data == {"body": "hi"}
+    assert [i.key for i in store.pending_intents()] == ["comment:C1:1.2"]
+    with store.atomic():
+        store.record_item(issue, st.TO_ZENDESK, "reply", slack_ts="1.2", comment_id=3)
+        store.finish_intent("comment:C1:1.2")
+    assert store.pending_intents() == []
+
+
+def test_close_keeps_first_close_time(store):
+    from datetime import datetime
+
+    issue = make_issue(store, ticket=1)
+    store.close_issue(issue, "solved", when=datetime(2026, 1, 1, 10))
+    store.close_issue(issue, "closed", when=datetime(2026, 1, 5, 10))
+    issue = store.issue_by_ticket(1)
+    assert issue.status == "closed" and issue.closed_at == datetime(2026, 1, 1, 10)
+    store.reopen_issue(issue)
+    assert store.issue_by_ticket(1).closed_at is None
+    assert [i.ticket_id for i in store.open_issues()] == [1]
+
+
+def test_people_cache(store):
+    store.save_slack_user("U1", "Ann", "ann@example.com", 55)
+    store.save_slack_user("U1", "Ann B", "ann@example.com", 55)
+    assert store.slack_user("U1").name == "Ann B"
+    store.save_zendesk_user(55, "Ann", None)
+    assert store.zendesk_user(55).email is None
+
+
+def test_health_rows(store):
+    store.mark_source("zendesk", error="429 from incremental export")
+    row = store.source_status("zendesk")
+    assert row.last_success_at is None and "429" in row.last_error
+    store.mark_source("zendesk")
+    assert store.source_status("zendesk").last_success_at is not None
+
+
+def test_sqlite_uses_wal(tmp_path):
+    s = st.Store(f"sqlite:///{tmp_path}/sub/dir/zsc.db")
+    assert s.db.execute_sql("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert s.db.execute_sql("PRAGMA busy_timeout").fetchone()[0] >= 1000
+    assert s.sqlite_path == tmp_path / "sub/dir/zsc.db"
+    s.close()
+
+
+def test_unsupported_url_is_a_config_error():
+    with pytest.raises(ConfigError, match="sqlite:///PATH or postgresql://"):
+        st.Store("mysql://root@localhost/x")

@@ -1,0 +1,3 @@
+from zsc.cli import main
+
+main()
