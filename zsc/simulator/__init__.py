@@ -1,0 +1,48 @@
+"""Stateful fakes of the Slack Web API, the Zendesk Support API and the PagerDuty REST
+API, served over real HTTP on 127.0.0.1 so the real client libraries can talk to them.
+
+    with Simulator() as sim:
+        sim.slack.url        # base for slack_sdk: f"{sim.slack.url}/api/"
+        sim.zendesk.url      # base for zenpy (via ZENPY_FORCE_NETLOC/SCHEME)
+        sim.pagerduty.url    # base for pdpyras (session.url)
+"""
+
+from __future__ import annotations
+
+from zsc.simulator.pagerduty import PagerDutySim
+from zsc.simulator.slack import SlackSim
+from zsc.simulator.zendesk import ZendeskSim
+
+
+class Simulator:
+    def __init__(self) -> None:
+        self.slack = SlackSim()
+        self.zendesk = ZendeskSim()
+        self.pagerduty = PagerDutySim()
+
+    @property
+    def services(self):
+        return (self.slack, self.zendesk, self.pagerduty)
+
+    def start(self) -> "Simulator":
+        for service in self.services:
+            service.start()
+        return self
+
+    def stop(self) -> None:
+        for service in self.services:
+            service.stop()
+
+    def __enter__(self) -> "Simulator":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def reset_calls(self) -> None:
+        for service in self.services:
+            service.reset_calls()
+
+    def clear_faults(self) -> None:
+        for service in self.services:
+            service.clear_faults()
