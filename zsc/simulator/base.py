@@ -149,6 +149,7 @@ class Fault:
     times: int = 1
     retry_after: int = 1
     delay: float = 2.0  # for "slow": seconds to sit on the answer
+    after: int = 0  # let this many calls through first
 
 
 Handler = Callable[[Request], Response]
@@ -254,15 +255,17 @@ class Service:
         self._thread: threading.Thread | None = None
 
     # ---- control surface shared by all services ----
-    def inject(self, endpoint: str, kind: str, times: int = 1, retry_after: int = 1, delay: float = 2.0) -> None:
-        """Make the next `times` calls to `endpoint` fail with `kind` (see FAULT_KINDS).
+    def inject(self, endpoint: str, kind: str, times: int = 1, retry_after: int = 1, delay: float = 2.0,
+               after: int = 0) -> None:
+        """Make `times` calls to `endpoint` fail with `kind` (see FAULT_KINDS), after
+        letting `after` calls through untouched.
 
         "slow" and "drop" apply the effect first (the write happens), then sit on the
         answer past the client's timeout or close the connection without answering."""
         if kind not in FAULT_KINDS:
             raise ValueError(f"unknown fault {kind!r}; one of {FAULT_KINDS}")
         with self.lock:
-            self._faults[endpoint].append(Fault(kind, times, retry_after, delay))
+            self._faults[endpoint].append(Fault(kind, times, retry_after, delay, after))
 
     def clear_faults(self) -> None:
         with self.lock:
@@ -313,6 +316,9 @@ class Service:
             if not queue:
                 return None
             fault = queue[0]
+            if fault.after > 0:
+                fault.after -= 1
+                return None
             fault.times -= 1
             if fault.times <= 0:
                 queue.pop(0)

@@ -1,0 +1,109 @@
+"""A simulated support team for flow tests: a Slack workspace with a support
+channel and people, a Zendesk with an agent and a group, PagerDuty with a policy,
+a config file pointing zsc at all three, and helpers to run the real CLI."""
+
+from __future__ import annotations
+
+import textwrap
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from click.testing import CliRunner, Result
+
+from zsc.cli import main
+from zsc.simulator import Simulator
+
+CHANNEL = "CSUPPORT"
+ZD_TOKEN = "zd-secret-token-1234"
+PD_TOKEN = "pd-secret-key-5678"
+SLACK_TOKEN = "xoxb-sim-token"
+
+
+@dataclass
+class World:
+    sim: Simulator
+    tmp: Path
+    config_path: Path = field(init=False)
+    agent_id: int = 0
+    group_id: int = 0
+    extra_config: str = ""
+
+    def __post_init__(self) -> None:
+        slack, zd = self.sim.slack, self.sim.zendesk
+        slack.add_channel(CHANNEL, "support")
+        slack.add_channel("COTHER", "random")
+        slack.add_user("UANN", "ann", email="ann@example.com", real_name="Ann Example", display_name="Ann")
+        slack.add_user("UBOB", "bob", email=None, real_name="Bob NoEmail", display_name="Bob")
+        slack.add_user("UCAT", "cat", email="cat@example.com", real_name="Cat Staff", display_name="Cat")
+        self.agent_id = zd.add_agent("Support Bot", "bot@example.com")
+        self.other_agent = zd.add_agent("Zoe Agent", "zoe@example.com")
+        self.group_id = zd.add_group("Support", agent_ids=[self.agent_id, self.other_agent])
+        zd.add_api_token("bot@example.com", ZD_TOKEN)
+        self.sim.pagerduty.add_api_key(PD_TOKEN)
+        self.sim.pagerduty.add_policy("PPOLICY", "Support on call")
+        self.config_path = self.tmp / "config.toml"
+        self.write_config()
+
+    def write_config(self, extra: str | None = None, **sync: object) -> None:
+        if extra is not None:
+            self.extra_config = extra
+        settings = {"slack_interval": 1, "zendesk_interval": 1, "http_timeout": 1.0, **sync}
+        sync_lines = "\n".join(f"{k} = {str(v).lower() if isinstance(v, bool) else repr(v)}".replace("'", '"')
+                               for k, v in settings.items())
+        self.config_path.write_text(textwrap.dedent(f"""\
+            [slack]
+            token = "{SLACK_TOKEN}"
+            channel = "{CHANNEL}"
+            workspace_uri = "https://sim.slack.com/"
+            api_url = "{self.sim.slack.url}/api/"
+
+            [zendesk]
+            subdomain = "sim"
+            email = "bot@example.com"
+            token = "{ZD_TOKEN}"
+            api_url = "{self.sim.zendesk.url}"
+            agent_user_id = {self.agent_id}
+            group_id = {self.group_id}
+
+            [database]
+            url = "sqlite:///{self.tmp}/zsc.db"
+
+            [sync]
+            """) + sync_lines + "\n" + "\n" + self.extra_config)
+
+    # ---- running zsc ----
+    def zsc(self, *args: str, input: str | None = None) -> Result:
+        return CliRunner().invoke(main, ["--config", str(self.config_path), *args], input=input, catch_exceptions=False)
+
+    def sync(self, *args: str) -> Result:
+        return self.zsc("sync-once", *args)
+
+    # ---- acting as people ----
+    def ask(self, text: str, user: str = "UANN", **kwargs) -> str:
+        return self.sim.slack.post(CHANNEL, user, text, **kwargs)
+
+    def reply(self, thread_ts: str, text: str, user: str = "UANN", **kwargs) -> str:
+        return self.sim.slack.post(CHANNEL, user, text, thread_ts=thread_ts, **kwargs)
+
+    def thread(self, thread_ts: str) -> list[dict]:
+        return self.sim.slack.thread(CHANNEL, thread_ts)
+
+    def bot_texts(self, thread_ts: str) -> list[str]:
+        return [m["text"] for m in self.thread(thread_ts) if m.get("bot_id")]
+
+    def tickets(self) -> list[dict]:
+        return self.sim.zendesk.tickets()
+
+    def only_ticket(self) -> dict:
+        tickets = self.tickets()
+        assert len(tickets) == 1, tickets
+        return tickets[0]
+
+    def comments(self, ticket_id: int) -> list[dict]:
+        return self.sim.zendesk.comments(ticket_id)
+
+    def writes(self) -> int:
+        """API calls that change something, on every service."""
+        slack = self.sim.slack.calls["chat.postMessage"]
+        zd = sum(n for name, n in self.sim.zendesk.calls.items() if name in ("tickets.create", "tickets.update", "users.create"))
+        return slack + zd

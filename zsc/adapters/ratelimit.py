@@ -1,0 +1,87 @@
+"""One rate budget per API: every caller waits on the same gate, which honours the
+last Retry-After and backs off exponentially on transient failures."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Callable, TypeVar
+
+from loguru import logger
+
+from zsc import runtime
+from zsc.errors import Ambiguous, ApiError, RateLimited, Unavailable
+
+T = TypeVar("T")
+
+
+class Transient(Exception):
+    """Raised by an adapter's call wrapper for failures that may pass (5xx, network)."""
+
+
+class Limited(Exception):
+    def __init__(self, retry_after: float) -> None:
+        super().__init__(retry_after)
+        self.retry_after = retry_after
+
+
+class RateGate:
+    """Shared by every call to one API.
+
+    `max_wait` bounds how long one call may wait for the gate; past it the call
+    raises RateLimited so the cycle moves on and the daemon comes back later."""
+
+    def __init__(self, api: str, max_wait: float = 60.0, retries: int = 3, backoff: float = 0.5) -> None:
+        self.api = api
+        self.max_wait = max_wait
+        self.retries = retries
+        self.backoff = backoff
+        self._blocked_until = 0.0
+        self._lock = threading.Lock()
+
+    def block(self, seconds: float) -> None:
+        with self._lock:
+            self._blocked_until = max(self._blocked_until, time.monotonic() + max(seconds, 0.0))
+
+    def remaining(self) -> float:
+        return max(0.0, self._blocked_until - time.monotonic())
+
+    def _wait_turn(self) -> None:
+        wait = self.remaining()
+        if wait > self.max_wait:
+            raise RateLimited(self.api, wait)
+        if wait > 0:
+            logger.debug("{api}: waiting {wait:.1f}s for the rate limit", api=self.api, wait=wait)
+            runtime.sleep(wait)
+
+    def call(self, fn: Callable[[], T], *, write: bool = False, what: str = "") -> T:
+        """Run `fn` under the gate. `fn` raises Limited or Transient for the
+        wrapper to handle; anything else passes through.
+
+        A write is never repeated after a Transient failure (it may have been applied):
+        it raises Ambiguous. A 429 guarantees nothing was applied, so writes retry it."""
+        attempt = 0
+        while True:
+            self._wait_turn()
+            try:
+                return fn()
+            except Limited as exc:
+                self.block(exc.retry_after)
+                attempt += 1
+                if attempt > self.retries:
+                    raise RateLimited(self.api, exc.retry_after) from None
+            except Transient as exc:
+                if write:
+                    raise Ambiguous(self.api, f"{what}: outcome unknown ({exc}); will check before retrying") from None
+                attempt += 1
+                if attempt > self.retries:
+                    raise Unavailable(self.api, f"{what}: {exc}") from None
+                runtime.sleep(self.backoff * (2 ** (attempt - 1)))
+
+
+def describe(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
+
+
+__all__ = ["RateGate", "Limited", "Transient", "ApiError", "describe"]

@@ -1,0 +1,305 @@
+"""Zendesk Support API through zenpy. Returns small dataclasses; raises zsc errors."""
+
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+from urllib.parse import urlsplit
+
+import requests
+
+from zsc.adapters.ratelimit import Limited, RateGate, Transient
+from zsc.errors import AuthError, NotFound, Rejected
+
+API = "Zendesk"
+SHOW_MANY_MAX = 100
+
+
+@dataclass(frozen=True)
+class Ticket:
+    id: int
+    status: str
+    updated_at: str
+    subject: str = ""
+    group_id: int | None = None
+    external_id: str | None = None
+    via_channel: str | None = None
+    requester_id: int | None = None
+    created_at: str = ""
+    description: str = ""
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "Ticket":
+        return cls(
+            id=int(data["id"]), status=str(data.get("status") or "new"), updated_at=str(data.get("updated_at") or ""),
+            subject=str(data.get("subject") or data.get("raw_subject") or ""), group_id=data.get("group_id"),
+            external_id=data.get("external_id"), via_channel=((data.get("via") or {}).get("channel")),
+            requester_id=data.get("requester_id"), created_at=str(data.get("created_at") or ""),
+            description=str(data.get("description") or ""),
+        )
+
+
+@dataclass(frozen=True)
+class Comment:
+    id: int
+    author_id: int | None
+    body: str
+    public: bool
+    created_at: str = ""
+    via_channel: str | None = None
+    attachments: tuple[dict[str, Any], ...] = field(default_factory=tuple)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "Comment":
+        from zsc.format import plain_from_html
+
+        body = data.get("plain_body") or data.get("body") or plain_from_html(data.get("html_body") or "")
+        return cls(
+            id=int(data["id"]), author_id=data.get("author_id"), body=str(body), public=bool(data.get("public", True)),
+            created_at=str(data.get("created_at") or ""), via_channel=((data.get("via") or {}).get("channel")),
+            attachments=tuple(data.get("attachments") or ()),
+        )
+
+
+class _GatedSession(requests.Session):
+    """The requests session zenpy uses. It turns rate limits, server errors and
+    network failures into exceptions our gate understands — zenpy would otherwise
+    sleep through a Retry-After where a stop request cannot reach it — and adds
+    per-call headers such as Idempotency-Key."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._local = threading.local()
+
+    def extra_headers(self, headers: dict[str, str] | None) -> None:
+        self._local.headers = headers
+
+    def request(self, method, url, **kwargs):  # type: ignore[override]
+        extra = getattr(self._local, "headers", None)
+        if extra:
+            kwargs["headers"] = {**(kwargs.get("headers") or {}), **extra}
+        try:
+            response = super().request(method, url, **kwargs)
+        except requests.RequestException as exc:
+            raise Transient(f"{method} {urlsplit(url).path}: {type(exc).__name__}") from None
+        if response.status_code == 429:
+            raise Limited(float(response.headers.get("Retry-After") or 1))
+        if response.status_code >= 500:
+            raise Transient(f"{method} {urlsplit(url).path}: HTTP {response.status_code}")
+        if response.status_code in (401, 403):
+            raise AuthError(API, f"{method} {urlsplit(url).path}: HTTP {response.status_code} — the credential was refused or lacks permission; "
+                            "replace it with `zsc auth zendesk` and check with `zsc auth check`")
+        return response
+
+
+class ZendeskAdapter:
+    def __init__(self, api_url: str, subdomain: str, email: str = "", token: str = "", oauth_token: str = "",
+                 timeout: float = 20.0, gate: RateGate | None = None, export_gate: RateGate | None = None) -> None:
+        from zenpy import Zenpy
+
+        self.api_url = api_url.rstrip("/")
+        _point_zenpy_at(self.api_url, subdomain)
+        self.session = _GatedSession()
+        credentials = {"oauth_token": oauth_token} if oauth_token else {"email": email, "token": token}
+        self.client = Zenpy(subdomain=subdomain, session=self.session, timeout=timeout, disable_cache=True, **credentials)
+        self.timeout = timeout
+        self.gate = gate or RateGate(API)
+        # The incremental exports have their own budget (10 calls/min).
+        self.export_gate = export_gate or RateGate(API + " export", max_wait=0)
+
+    # ---- plumbing ----
+    def _call(self, fn, *, write: bool = False, what: str = "", gate: RateGate | None = None):
+        from zenpy.lib.exception import APIException, RecordNotFoundException, ZenpyException
+
+        def attempt():
+            try:
+                return fn()
+            except RecordNotFoundException:
+                raise NotFound(API, f"{what}: not found") from None
+            except APIException as exc:
+                raise _rejected(what, exc) from None
+            except (ZenpyException, ValueError, KeyError, TypeError, AttributeError) as exc:
+                # zenpy could not make sense of the answer: treat like a server fault.
+                raise Transient(f"{what}: malformed answer ({type(exc).__name__})") from None
+
+        return (gate or self.gate).call(attempt, write=write, what=what)
+
+    def _get_json(self, path: str, params: dict[str, Any] | None = None, *, what: str, gate: RateGate | None = None) -> dict[str, Any]:
+        def fetch():
+            response = self.session.get(f"{self.api_url}{path}", params=params, timeout=self.timeout)
+            if response.status_code == 404:
+                raise NotFound(API, f"{what}: not found")
+            if response.status_code >= 400:
+                raise Rejected(API, f"{what}: HTTP {response.status_code} {_error_text(response)}")
+            data = response.json()
+            if not isinstance(data, dict):
+                raise ValueError("not an object")
+            return data
+
+        return self._call(fetch, what=what, gate=gate)
+
+    # ---- reads ----
+    def me(self) -> dict[str, Any]:
+        return self._get_json("/api/v2/users/me.json", what="users/me")["user"]
+
+    def ticket(self, ticket_id: int) -> Ticket:
+        return Ticket.from_json(self._get_json(f"/api/v2/tickets/{ticket_id}.json", what=f"ticket {ticket_id}")["ticket"])
+
+    def tickets(self, ids: Iterable[int]) -> list[Ticket]:
+        ids = list(ids)
+        found: list[Ticket] = []
+        for start in range(0, len(ids), SHOW_MANY_MAX):
+            chunk = ",".join(str(i) for i in ids[start:start + SHOW_MANY_MAX])
+            data = self._get_json("/api/v2/tickets/show_many.json", {"ids": chunk}, what="tickets/show_many")
+            found.extend(Ticket.from_json(t) for t in data.get("tickets") or [])
+        return found
+
+    def tickets_by_external_id(self, external_id: str) -> list[Ticket]:
+        data = self._get_json("/api/v2/tickets.json", {"external_id": external_id}, what=f"tickets external_id={external_id}")
+        return [Ticket.from_json(t) for t in data.get("tickets") or []]
+
+    def comments(self, ticket_id: int) -> list[Comment]:
+        """Every comment of a ticket, oldest first (all pages)."""
+        comments: list[Comment] = []
+        path, params = f"/api/v2/tickets/{ticket_id}/comments.json", {"sort_order": "asc"}
+        while True:
+            data = self._get_json(path, params, what=f"ticket {ticket_id} comments")
+            comments.extend(Comment.from_json(c) for c in data.get("comments") or [])
+            next_page = data.get("next_page")
+            if not next_page:
+                return comments
+            parts = urlsplit(next_page)
+            path, params = parts.path, dict(p.split("=", 1) for p in parts.query.split("&") if "=" in p)
+
+    def user(self, user_id: int) -> dict[str, Any]:
+        return self._get_json(f"/api/v2/users/{user_id}.json", what=f"user {user_id}")["user"]
+
+    def group(self, group_id: int) -> dict[str, Any]:
+        return self._get_json(f"/api/v2/groups/{group_id}.json", what=f"group {group_id}")["group"]
+
+    def group_member_ids(self, group_id: int) -> set[int]:
+        data = self._get_json(f"/api/v2/groups/{group_id}/memberships.json", what=f"group {group_id} memberships")
+        return {m["user_id"] for m in data.get("group_memberships") or []}
+
+    def find_user(self, email: str) -> dict[str, Any] | None:
+        data = self._get_json("/api/v2/users/search.json", {"query": email}, what="users/search")
+        for user in data.get("users") or []:
+            if (user.get("email") or "").lower() == email.lower():
+                return user
+        return None
+
+    def search_count(self, query: str) -> int:
+        return int(self._get_json("/api/v2/search/count.json", {"query": query}, what="search/count").get("count", 0))
+
+    def export_page(self, cursor: str | None = None, start_time: int | None = None) -> tuple[list[Ticket], str | None, bool]:
+        """One page of the cursor-based incremental ticket export.
+        Returns (tickets, after_cursor, end_of_stream)."""
+        params: dict[str, Any] = {"cursor": cursor} if cursor else {"start_time": int(start_time or 0)}
+        data = self._get_json("/api/v2/incremental/tickets/cursor.json", params, what="incremental ticket export",
+                              gate=self.export_gate)
+        tickets = [Ticket.from_json(t) for t in data.get("tickets") or []]
+        return tickets, data.get("after_cursor") or cursor, bool(data.get("end_of_stream"))
+
+    # ---- writes ----
+    def create_ticket(self, *, subject: str, body: str, requester: dict[str, Any], assignee_id: int | None,
+                      group_id: int | None, external_id: str, tags: list[str], idempotency_key: str,
+                      author_id: int | None = None, followup_source_id: int | None = None) -> tuple[int, int | None]:
+        """Create a ticket; returns (ticket id, id of its first comment).
+        `requester` is {"id": N} or {"name", "email"} (Zendesk finds or creates that user)."""
+        from zenpy.lib.api_objects import Comment as ZComment, Ticket as ZTicket, User as ZUser
+
+        comment = ZComment(body=body, public=True, **({"author_id": author_id} if author_id else {}))
+        fields: dict[str, Any] = dict(subject=subject, comment=comment, group_id=group_id, assignee_id=assignee_id,
+                                      external_id=external_id, tags=tags)
+        if followup_source_id:
+            fields["via_followup_source_id"] = followup_source_id
+        if requester.get("id"):
+            fields["requester_id"] = requester["id"]
+        else:
+            fields["requester"] = ZUser(name=requester["name"], email=requester["email"])
+
+        def create():
+            self.session.extra_headers({"Idempotency-Key": idempotency_key})
+            try:
+                return self.client.tickets.create(ZTicket(**fields))
+            finally:
+                self.session.extra_headers(None)
+
+        audit = self._call(create, write=True, what="create ticket")
+        return audit.ticket.id, _comment_id_from_audit(audit)
+
+    def add_comment(self, ticket_id: int, body: str, *, public: bool, author_id: int | None = None,
+                    status: str | None = None) -> int | None:
+        """Add a comment (optionally changing status); returns the new comment's id."""
+        from zenpy.lib.api_objects import Comment as ZComment, Ticket as ZTicket
+
+        comment = ZComment(body=body, public=public, **({"author_id": author_id} if author_id else {}))
+        fields: dict[str, Any] = {"id": ticket_id, "comment": comment}
+        if status:
+            fields["status"] = status
+        audit = self._call(lambda: self.client.tickets.update(ZTicket(**fields)), write=True,
+                           what=f"comment on ticket {ticket_id}")
+        return _comment_id_from_audit(audit)
+
+    def set_status(self, ticket_id: int, status: str) -> None:
+        from zenpy.lib.api_objects import Ticket as ZTicket
+
+        self._call(lambda: self.client.tickets.update(ZTicket(id=ticket_id, status=status)), write=True,
+                   what=f"set ticket {ticket_id} {status}")
+
+    def update_external_id(self, ticket_id: int, external_id: str) -> None:
+        from zenpy.lib.api_objects import Ticket as ZTicket
+
+        self._call(lambda: self.client.tickets.update(ZTicket(id=ticket_id, external_id=external_id)), write=True,
+                   what=f"set ticket {ticket_id} external_id")
+
+
+def _point_zenpy_at(api_url: str, subdomain: str) -> None:
+    """zenpy builds https://{subdomain}.zendesk.com itself; its only override is a
+    pair of process-wide variables. One Zendesk per process, so that is enough."""
+    parts = urlsplit(api_url)
+    if parts.scheme == "https" and parts.netloc == f"{subdomain}.zendesk.com":
+        os.environ.pop("ZENPY_FORCE_NETLOC", None)
+        os.environ.pop("ZENPY_FORCE_SCHEME", None)
+        return
+    os.environ["ZENPY_FORCE_NETLOC"] = parts.netloc
+    os.environ["ZENPY_FORCE_SCHEME"] = parts.scheme
+
+
+def _comment_id_from_audit(audit: Any) -> int | None:
+    events = getattr(getattr(audit, "audit", None), "events", None) or []
+    for event in events:
+        kind = event.get("type") if isinstance(event, dict) else getattr(event, "type", None)
+        if kind == "Comment":
+            return int(event["id"] if isinstance(event, dict) else event.id)
+    return None
+
+
+def _error_text(response: requests.Response) -> str:
+    try:
+        data = response.json()
+    except ValueError:
+        return ""
+    if isinstance(data, dict):
+        details = data.get("details")
+        text = str(data.get("description") or data.get("error") or "")
+        if isinstance(details, dict):
+            for problems in details.values():
+                for problem in problems or []:
+                    if isinstance(problem, dict) and problem.get("description"):
+                        return problem["description"]
+        return text
+    return ""
+
+
+def _rejected(what: str, exc: Any) -> Exception:
+    response = getattr(exc, "response", None)
+    status = getattr(response, "status_code", 0)
+    detail = _error_text(response) if response is not None else str(exc)[:120]
+    return Rejected(API, f"{what}: HTTP {status} {detail}".strip())
+
+
+def is_closed_rejection(exc: Exception) -> bool:
+    return isinstance(exc, Rejected) and "closed" in str(exc).lower()

@@ -1,0 +1,147 @@
+"""The `zsc` command: parses options, calls one core function, prints the outcome.
+
+Errors a user can fix (UserError) become one line on stderr and an exit code;
+tracebacks appear only with --debug. Heavy imports happen inside the commands so
+`zsc --help` stays fast."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any, Callable
+
+import click
+
+from zsc import __version__
+from zsc.errors import UserError
+
+
+class ZscGroup(click.Group):
+    """Turns UserError (and Ctrl-C) into a clean exit for every subcommand."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except UserError as exc:
+            if ctx.obj and ctx.obj.get("debug"):
+                raise
+            click.echo(f"zsc: {_redacted(str(exc))}", err=True)
+            sys.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            click.echo("zsc: interrupted", err=True)
+            sys.exit(130)
+
+
+def _redacted(text: str) -> str:
+    from zsc.logs import redact
+
+    return redact(text)
+
+
+@click.group(cls=ZscGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--config", "config_path", metavar="PATH", envvar="ZSC_CONFIG", show_envvar=True,
+              help="Config file [default: /etc/zsc/config.toml].")
+@click.option("--log-level", type=click.Choice(["trace", "debug", "info", "warning", "error"]), default=None,
+              help="Log verbosity [default: from config, else info].")
+@click.option("--log-format", type=click.Choice(["auto", "human", "json"]), default=None,
+              help="Human-readable lines or one JSON object per line.")
+@click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
+@click.version_option(__version__, prog_name="zsc")
+@click.pass_context
+def main(ctx: click.Context, config_path: str | None, log_level: str | None, log_format: str | None, debug: bool) -> None:
+    """zsc mirrors a Slack support channel and Zendesk tickets both ways, by polling."""
+    ctx.ensure_object(dict)
+    ctx.obj.update(config_path=config_path, log_level=log_level, log_format=log_format, debug=debug)
+
+
+def load(ctx: click.Context, **overrides: Any):
+    """Read the config and set up logging; shared by every command that needs them."""
+    from zsc import logs
+    from zsc.config import load_config
+    from zsc.service import secrets_of
+
+    config = load_config(ctx.obj["config_path"])
+    level = ctx.obj["log_level"] or config.logging.level
+    style = ctx.obj["log_format"] or config.logging.format
+    logs.setup(level=level, style=style, secrets=secrets_of(config), log_file=overrides.get("log_file"))
+    return config
+
+
+def command(name: str, **kwargs: Any) -> Callable:
+    return main.command(name, **kwargs)
+
+
+@command("sync-once")
+@click.option("--dry-run", is_flag=True, help="Print what would be done; write nothing anywhere.")
+@click.option("--since", metavar="DATE", help="Start (or restart) both sides at this date, e.g. 2026-11-01.")
+@click.pass_context
+def sync_once_cmd(ctx: click.Context, dry_run: bool, since: str | None) -> None:
+    """Run one sync cycle and exit: 0 done, 1 some item failed, 2 bad config."""
+    from zsc.service import build_context, sync_once
+    from zsc.sync.engine import parse_since
+
+    config = load(ctx)
+    when = _parse_date(since)
+    context = build_context(config, dry_run=dry_run or None)
+    try:
+        result = sync_once(context, since=when if when is None else parse_since(when))
+    finally:
+        context.store.close()
+    for line in result.actions:
+        click.echo(line)
+    for line in result.failures:
+        click.echo(f"failed: {_redacted(line)}", err=True)
+    if not result.actions and not result.failures:
+        click.echo("nothing to do")
+    sys.exit(0 if result.ok else 1)
+
+
+@command("run")
+@click.option("--detach", is_flag=True, help="Daemonize (not needed under systemd).")
+@click.option("--pidfile", metavar="PATH", help="With --detach: pid file (locked while running).")
+@click.option("--log-file", metavar="PATH", help="Also write logs to this file.")
+@click.option("--since", metavar="DATE", help="On first start, begin at this date instead of now.")
+@click.pass_context
+def run_cmd(ctx: click.Context, detach: bool, pidfile: str | None, log_file: str | None, since: str | None) -> None:
+    """Run the bridge until stopped (SIGTERM/SIGINT), polling at the configured intervals."""
+    from zsc.daemon import run_forever
+    from zsc.sync.engine import parse_since
+
+    config = load(ctx, log_file=log_file)
+    when = _parse_date(since)
+    code = run_forever(config, config_path=ctx.obj["config_path"], since=parse_since(when) if when else None,
+                       detach=detach, pidfile=pidfile, log_file=log_file,
+                       log_overrides={"level": ctx.obj["log_level"], "style": ctx.obj["log_format"]})
+    sys.exit(code)
+
+
+def _parse_date(value: str | None) -> str | None:
+    if value is None:
+        return None
+    from datetime import datetime
+
+    try:
+        datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date; use YYYY-MM-DD or YYYY-MM-DDTHH:MM", param_hint="--since")
+    return value
+
+
+# Commands that live in their own modules (each `from zsc.cli import command`).
+SUBCOMMAND_MODULES = ("zsc.cli_auth", "zsc.cli_ops", "zsc.cli_report")
+
+
+def _register_subcommands() -> None:
+    import importlib
+
+    for name in SUBCOMMAND_MODULES:
+        try:
+            importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+
+
+_register_subcommands()
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,52 @@
+"""Stand-ins for the adapters under --dry-run: reads go to the real API, writes are
+only described. The engine's store work runs in a transaction that is rolled back."""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+from loguru import logger
+
+
+class _DryRun:
+    def __init__(self, real: Any, result_lines: list[str]) -> None:
+        self._real = real
+        self._lines = result_lines
+        self._ids = itertools.count(1)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._real, name)
+
+    def _would(self, line: str) -> None:
+        self._lines.append(f"would {line}")
+        logger.info("dry run: would {}", line)
+
+
+class DryRunSlack(_DryRun):
+    def post(self, channel: str, text: str, thread_ts: str | None = None, metadata: Any = None) -> str:
+        where = f"thread {thread_ts}" if thread_ts else "the channel"
+        first = text.splitlines()[0][:100] if text else ""
+        self._would(f"post in Slack {channel} {where}: {first}")
+        return f"0.{next(self._ids):06d}"
+
+
+class DryRunZendesk(_DryRun):
+    def create_ticket(self, *, subject: str, **kwargs: Any) -> tuple[int, int | None]:
+        self._would(f"create a Zendesk ticket: {subject}")
+        return -next(self._ids), None
+
+    def add_comment(self, ticket_id: int, body: str, *, public: bool, author_id: int | None = None,
+                    status: str | None = None) -> int | None:
+        kind = "public comment" if public else "internal note"
+        self._would(f"add a {kind} to ticket #{ticket_id}" + (f" and set it {status}" if status else ""))
+        return -next(self._ids)
+
+    def set_status(self, ticket_id: int, status: str) -> None:
+        self._would(f"set ticket #{ticket_id} {status}")
+
+    def update_external_id(self, ticket_id: int, external_id: str) -> None:
+        self._would(f"set ticket #{ticket_id} external_id {external_id}")
+
+    def comments(self, ticket_id: int):
+        return [] if ticket_id < 0 else self._real.comments(ticket_id)

@@ -1,0 +1,77 @@
+"""Everything one sync cycle needs, built once per process (or per reload)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from loguru import logger
+
+from zsc.store import Store
+
+
+@dataclass
+class CycleResult:
+    """What a cycle did and what failed; `sync-once` prints it and picks its exit code."""
+
+    actions: list[str] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
+    auth_refused: bool = False  # a credential was refused: retrying soon cannot help
+
+    def did(self, line: str, **fields: Any) -> None:
+        self.actions.append(line)
+        logger.bind(**fields).info(line)
+
+    def failed(self, line: str, **fields: Any) -> None:
+        self.failures.append(line)
+        logger.bind(**fields).error(line)
+
+    def merge(self, other: "CycleResult") -> None:
+        self.actions.extend(other.actions)
+        self.failures.extend(other.failures)
+        self.auth_refused |= other.auth_refused
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures
+
+
+@dataclass
+class SyncContext:
+    config: Any  # zsc.config.Config
+    store: Store
+    slack: Any  # SlackAdapter (or its dry-run stand-in)
+    zendesk: Any  # ZendeskAdapter (or its dry-run stand-in)
+    oncall: Any = None  # OnCall lookup, when PagerDuty is configured
+    dry_run: bool = False
+    result: CycleResult = field(default_factory=CycleResult)
+    dry_lines: list[str] = field(default_factory=list)  # what a dry run would have written
+
+    @property
+    def channel(self) -> str:
+        return self.config.slack.channel
+
+    @property
+    def workspace_uri(self) -> str:
+        return self.config.slack.workspace_uri or self.slack.auth_test().get("url", "https://slack.com/")
+
+    def ticket_url(self, ticket_id: int) -> str:
+        base = self.config.zendesk.ticket_uri
+        return f"{base if base.endswith('/') else base + '/'}{ticket_id}"
+
+    def ticket_link(self, ticket_id: int) -> str:
+        return f"<{self.ticket_url(ticket_id)}|#{ticket_id}>"
+
+
+def now_ts() -> float:
+    return time.time()
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+def slack_ts_for(moment: float) -> str:
+    return f"{moment:.6f}"

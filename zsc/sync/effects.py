@@ -1,0 +1,124 @@
+"""External writes that happen once, whatever crashes in between (DESIGN rule 2).
+
+Each write is: intent committed -> API call carrying a key -> result recorded and
+intent deleted in one transaction. A leftover intent means the call's fate is
+unknown; the next attempt first looks the key up on the far side."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any, Callable
+
+from zsc.adapters.zendesk import Comment
+from zsc.store import TO_SLACK, TO_ZENDESK, Issue
+from zsc.sync.context import SyncContext
+
+ZSC_EVENT = "zsc_post"  # Slack message metadata event_type on everything zsc posts
+
+
+def once(ctx: SyncContext, key: str, kind: str, issue: Issue | None, payload: dict[str, Any],
+         do: Callable[[], Any], find: Callable[[Any], Any], record: Callable[[Any], None]) -> Any:
+    """Perform `do` at most once for `key`. `find(intent)` returns the earlier result
+    or None; `record(result)` stores it (called inside the transaction)."""
+    store = ctx.store
+    pending = store.intent(key)
+    if pending is not None:
+        found = find(pending)
+        if found is not None:
+            with store.atomic():
+                record(found)
+                store.finish_intent(key)
+            return found
+    store.begin_intent(key, kind, issue, payload)
+    result = do()
+    with store.atomic():
+        record(result)
+        store.finish_intent(key)
+    return result
+
+
+def post_once(ctx: SyncContext, issue: Issue, ref: str, kind: str, text: str, *,
+              comment_id: int | None = None, thread: bool = True, channel: str | None = None,
+              extra: Callable[[str], None] | None = None) -> str:
+    """Post `text` in the issue's thread (or top level) once, tagged with `ref` in the
+    message metadata so a post whose answer was lost is found again."""
+    existing = ctx.store.ref_item(ref)
+    if existing is not None:
+        return existing.slack_ts
+    channel = channel or issue.channel
+    metadata = {"event_type": ZSC_EVENT, "event_payload": {"ref": ref}}
+
+    def do() -> str:
+        return ctx.slack.post(channel, text, thread_ts=issue.thread_ts if thread else None, metadata=metadata)
+
+    def find(_intent) -> str | None:
+        messages = ctx.slack.replies(channel, issue.thread_ts) if thread else []
+        for message in messages:
+            payload = ((message.get("metadata") or {}).get("event_payload") or {})
+            if payload.get("ref") == ref:
+                return message["ts"]
+        return None
+
+    def record(ts: str) -> None:
+        ctx.store.record_item(issue, TO_SLACK, kind, slack_ts=ts, comment_id=comment_id, ref=ref)
+        if extra:
+            extra(ts)
+
+    return once(ctx, f"post:{ref}", kind, issue, {"ref": ref}, do, find, record)
+
+
+def comment_once(ctx: SyncContext, issue: Issue, key: str, kind: str, body: str, *, public: bool,
+                 author_id: int | None, slack_ts: str | None = None, ref: str | None = None,
+                 status: str | None = None, extra: Callable[[int | None], None] | None = None) -> int | None:
+    """Add a Zendesk comment once. Zendesk has no idempotency key for comments, so a
+    lost answer is resolved by finding our comment by author and exact body among
+    the ticket's comments written since the intent, not yet mapped to anything."""
+    author = author_id or ctx.config.zendesk.agent_user_id
+    done = (ctx.store.slack_item(issue.channel, slack_ts) if slack_ts else None) or (ctx.store.ref_item(ref) if ref else None)
+    if done is not None:
+        return done.zendesk_comment_id
+
+    def do() -> int | None:
+        return ctx.zendesk.add_comment(issue.ticket_id, body, public=public, author_id=author, status=status)
+
+    def find(intent) -> int | None:
+        return find_written_comment(ctx, issue, intent.created_at, author, body)
+
+    def record(comment_id: int | None) -> None:
+        ctx.store.record_item(issue, TO_ZENDESK, kind, slack_ts=slack_ts, comment_id=comment_id, ref=ref)
+        if extra:
+            extra(comment_id)
+
+    payload = {"ticket_id": issue.ticket_id, "slack_ts": slack_ts, "body": body, "author_id": author,
+               "kind": kind, "ref": ref}
+    return once(ctx, key, kind, issue, payload, do, find, record)
+
+
+def find_written_comment(ctx: SyncContext, issue: Issue, since: datetime, author_id: int, body: str,
+                         comments: list[Comment] | None = None) -> int | None:
+    mapped = ctx.store.mapped_comment_ids(issue)
+    floor = (since - timedelta(minutes=2)).isoformat()  # clock skew between us and Zendesk
+    for comment in comments if comments is not None else ctx.zendesk.comments(issue.ticket_id):
+        if comment.id in mapped or comment.author_id != author_id:
+            continue
+        if comment.body.strip() == body.strip() and (not comment.created_at or comment.created_at[:19] >= floor[:19]):
+            return comment.id
+    return None
+
+
+def resolve_pending_comments(ctx: SyncContext, issue: Issue, comments: list[Comment]) -> None:
+    """Before mirroring a ticket's comments to Slack, claim the ones zsc itself wrote
+    but never heard back about, so they are not echoed into the thread."""
+    for intent in ctx.store.pending_intents():
+        if intent.issue_id != issue.id or not intent.key.startswith(("comment:", "permalink:", "command:")):
+            continue
+        data = intent.data
+        body, author = data.get("body"), data.get("author_id")
+        if body is None or author is None:
+            continue
+        found = find_written_comment(ctx, issue, intent.created_at, author, body, comments)
+        if found is not None:
+            with ctx.store.atomic():
+                ctx.store.record_item(issue, TO_ZENDESK, data.get("kind", "reply"), slack_ts=data.get("slack_ts"),
+                                      comment_id=found, ref=data.get("ref"))
+                ctx.store.finish_intent(intent.key)

@@ -1,0 +1,213 @@
+"""One sync cycle: read each side, decide, write, record, then advance the cursors.
+
+Order matters (DESIGN rule 3): a cursor only moves past an item after every effect
+of that item is recorded. An item that fails stops its cursor for this cycle, the
+rest still get their turn, and re-reading next cycle is harmless."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from loguru import logger
+
+from zsc.adapters.slack import ts_after
+from zsc.errors import ApiError, AuthError, RateLimited
+from zsc import runtime
+from zsc.runtime import Stopping
+from zsc.store import Issue, utcnow
+from zsc.sync import slack_to_zendesk as s2z
+from zsc.sync import zendesk_to_slack as z2s
+from zsc.sync.context import CycleResult, SyncContext, now_ts, slack_ts_for
+
+HOT_WINDOW = timedelta(minutes=30)  # issues this recently active are checked every cycle
+HOT_MAX = 100  # one show_many call
+OVERLAP_SECONDS = 1.0  # Slack `oldest` is exclusive; read a little earlier and dedupe
+EXPORT_LAG = 60  # Zendesk exports refuse start_time within the last minute
+EXPORT_PAGES_MAX = 10  # the export allows 10 calls a minute
+
+
+def slack_checkpoint(channel: str) -> str:
+    return f"slack:{channel}:top"
+
+
+EXPORT_CURSOR = "zendesk:export_cursor"
+EXPORT_START = "zendesk:export_start"
+
+
+def start_position(ctx: SyncContext, since: datetime | None) -> None:
+    """First run starts at now (or --since): nothing older is mirrored."""
+    """First run starts at now; --since (re)starts both sides at that date. Going
+    back is safe: everything already mirrored is recognised by id and skipped."""
+    moment = since.timestamp() if since else now_ts()
+    store = ctx.store
+    with store.atomic():
+        if since or store.checkpoint(slack_checkpoint(ctx.channel)) is None:
+            store.set_checkpoint(slack_checkpoint(ctx.channel), slack_ts_for(moment))
+        if since or (store.checkpoint(EXPORT_CURSOR) is None and store.checkpoint(EXPORT_START) is None):
+            store.set_checkpoint(EXPORT_START, str(int(min(moment, now_ts() - EXPORT_LAG))))
+            if since:
+                from zsc.store import Checkpoint
+
+                Checkpoint.delete().where(Checkpoint.name == EXPORT_CURSOR).execute()
+
+
+def run_source(ctx: SyncContext, source: str, fn) -> CycleResult:
+    """Run one side's poll, turning whole-cycle problems into one failure line and
+    recording the source's health for `zsc status`."""
+    ctx.result = CycleResult()
+    try:
+        fn(ctx)
+    except Stopping:
+        raise
+    except RateLimited as exc:
+        ctx.result.failed(f"{source}: {exc}")
+    except AuthError as exc:
+        ctx.result.auth_refused = True
+        ctx.result.failed(str(exc))
+    except ApiError as exc:
+        ctx.result.failed(f"{source} poll: {exc}")
+    if not ctx.dry_run:
+        ctx.store.mark_source(source, "; ".join(ctx.result.failures)[:500] or None)
+    return ctx.result
+
+
+def cycle(ctx: SyncContext, since: datetime | None = None) -> CycleResult:
+    start_position(ctx, since)
+    result = CycleResult()
+    result.merge(run_source(ctx, "slack", poll_slack))
+    result.merge(run_source(ctx, "zendesk", poll_zendesk))
+    return result
+
+
+# ---------------------------------------------------------------- Slack
+
+def poll_slack(ctx: SyncContext) -> None:
+    channel = ctx.channel
+    top = ctx.store.checkpoint(slack_checkpoint(channel))
+    open_threads = [i for i in ctx.store.open_issues() if i.channel == channel]
+    window_floor = now_ts() - ctx.config.sync.thread_window_days * 86400
+    oldest = float(top)
+    for issue in open_threads:
+        if float(issue.thread_ts) >= window_floor:
+            oldest = min(oldest, float(issue.thread_ts))
+    parents = ctx.slack.history(channel, oldest=slack_ts_for(max(0.0, oldest - OVERLAP_SECONDS)))
+    blocked = False  # once an item fails, the top-level cursor stays put
+    for message in parents:
+        runtime.check()
+        ts = message["ts"]
+        try:
+            handle_parent(ctx, message, is_new=ts_after(ts, top))
+        except ApiError as exc:
+            if isinstance(exc, (AuthError, RateLimited)):
+                raise
+            ctx.result.failed(f"Slack {channel}/{ts}: {exc}", channel=channel, thread_ts=ts)
+            blocked = True
+            continue
+        if not blocked and ts_after(ts, top):
+            ctx.store.set_checkpoint(slack_checkpoint(channel), ts)
+            top = ts
+
+
+def handle_parent(ctx: SyncContext, message: dict[str, Any], is_new: bool) -> None:
+    if message.get("thread_ts") and message["thread_ts"] != message["ts"]:
+        return  # a reply broadcast to the channel: handled in its thread
+    issue = ctx.store.issue_by_thread(ctx.channel, message["ts"])
+    if issue is None:
+        if not is_new or not s2z.is_person_content(ctx, message):
+            return
+        issue = s2z.open_issue(ctx, message)
+    elif is_new:
+        s2z.open_issue(ctx, message)  # resume a set-up interrupted by a crash
+    if message.get("reply_count") and (issue.is_open or is_new or _recently_closed(issue)):
+        s2z.mirror_replies(ctx, issue, message.get("latest_reply"))
+
+
+def _recently_closed(issue: Issue) -> bool:
+    # Replies after a close still matter (reopen or follow-up) for a while.
+    return issue.closed_at is not None and utcnow() - issue.closed_at < timedelta(days=14)
+
+
+# ---------------------------------------------------------------- Zendesk
+
+def poll_zendesk(ctx: SyncContext) -> None:
+    changed = export_changes(ctx)
+    tickets = dict(changed.tickets)
+    hot = hot_issues(ctx, exclude=set(tickets))
+    if hot:
+        for ticket in ctx.zendesk.tickets([i.ticket_id for i in hot]):
+            tickets[ticket.id] = ticket
+    failed = False
+    for ticket in sorted(tickets.values(), key=lambda t: t.updated_at):
+        runtime.check()
+        failed |= not handle_ticket(ctx, ticket)
+    if changed.cursor and not failed and not ctx.dry_run:
+        with ctx.store.atomic():
+            ctx.store.set_checkpoint(EXPORT_CURSOR, changed.cursor)
+
+
+class Changes:
+    def __init__(self) -> None:
+        self.tickets: dict[int, Any] = {}
+        self.cursor: str | None = None
+
+
+def export_changes(ctx: SyncContext) -> Changes:
+    """Tickets changed since the export cursor (email tickets, solves, comments on
+    quiet tickets). Budgeted: the export allows 10 calls a minute."""
+    changes = Changes()
+    if ctx.zendesk.export_gate.remaining() > 0:
+        return changes
+    cursor = ctx.store.checkpoint(EXPORT_CURSOR)
+    start = None if cursor else int(ctx.store.checkpoint(EXPORT_START) or now_ts() - EXPORT_LAG)
+    start = min(start, int(now_ts()) - EXPORT_LAG) if start is not None else None
+    for _ in range(EXPORT_PAGES_MAX):
+        try:
+            tickets, cursor, end = ctx.zendesk.export_page(cursor=cursor, start_time=start)
+        except RateLimited:
+            break  # come back next cycle; the hot path still runs
+        start = None
+        for ticket in tickets:
+            changes.tickets[ticket.id] = ticket
+        changes.cursor = cursor
+        if end:
+            break
+    return changes
+
+
+def hot_issues(ctx: SyncContext, exclude: set[int]) -> list[Issue]:
+    since = utcnow() - HOT_WINDOW
+    query = (Issue.select().where((Issue.last_activity_at >= since) & Issue.ticket_id.is_null(False))
+             .order_by(Issue.last_activity_at.desc()).limit(HOT_MAX))
+    return [i for i in query if i.ticket_id not in exclude]
+
+
+# Called for tickets that are not mapped (email tickets...); zsc.email registers here.
+unmapped_ticket_hooks: list = []
+
+
+def handle_ticket(ctx: SyncContext, ticket) -> bool:
+    issue = ctx.store.issue_by_ticket(ticket.id)
+    try:
+        if issue is None:
+            for hook in unmapped_ticket_hooks:
+                hook(ctx, ticket)
+            return True
+        if z2s.needs_sync(issue, ticket):
+            z2s.sync_ticket(ctx, issue, ticket)
+        return True
+    except ApiError as exc:
+        if isinstance(exc, (AuthError, RateLimited)):
+            raise
+        ctx.result.failed(f"Zendesk ticket #{ticket.id}: {exc}", ticket_id=ticket.id)
+        return False
+
+
+def parse_since(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    moment = datetime.fromisoformat(value)
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+__all__ = ["cycle", "poll_slack", "poll_zendesk", "start_position", "parse_since", "logger"]

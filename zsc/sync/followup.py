@@ -1,0 +1,48 @@
+"""A reply in the thread of a closed ticket: Zendesk will not reopen it, so open a
+follow-up ticket, map the thread to it and say so — nothing the person wrote is lost."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from zsc.store import TO_ZENDESK, Issue, utcnow
+from zsc.sync.context import SyncContext
+from zsc.sync.effects import once, post_once
+
+
+def follow_up_closed(ctx: SyncContext, issue: Issue, reply: dict[str, Any], body: str, author_id: int | None) -> None:
+    old_ticket = issue.ticket_id
+    zcfg = ctx.config.zendesk
+    key = f"followup:{issue.channel}:{reply['ts']}"
+    ext = f"slack:{issue.channel}:{issue.thread_ts}:followup:{reply['ts']}"
+    requester: dict[str, Any] = {"id": author_id or zcfg.agent_user_id}
+    subject = f"Follow-up to #{old_ticket}: {issue.subject}"[:150]
+
+    def do() -> tuple[int, int | None]:
+        return ctx.zendesk.create_ticket(
+            subject=subject, body=f"{body}\n\n(Follow-up to closed ticket #{old_ticket})", requester=requester,
+            assignee_id=zcfg.agent_user_id, group_id=zcfg.group_id, external_id=ext, tags=["zsc", "zsc_followup"],
+            idempotency_key=hashlib.sha256(key.encode()).hexdigest()[:40], followup_source_id=old_ticket,
+        )
+
+    def find(_intent):
+        tickets = ctx.zendesk.tickets_by_external_id(ext)
+        return (tickets[0].id, None) if tickets else None
+
+    def record(result: tuple[int, int | None]) -> None:
+        new_ticket, first_comment = result
+        ctx.store.record_item(issue, TO_ZENDESK, "reply", slack_ts=reply["ts"], comment_id=first_comment)
+        issue.followup_of = old_ticket
+        issue.ticket_id = new_ticket
+        issue.status = "new"
+        issue.closed_at = None
+        issue.zendesk_updated_at = None
+        issue.last_activity_at = utcnow()
+        issue.save()
+
+    new_ticket, _ = once(ctx, key, "followup", issue, {"external_id": ext}, do, find, record)
+    post_once(ctx, issue, f"followup:{new_ticket}", "followup",
+              f"Ticket #{old_ticket} is closed, so your message opened a follow-up: {ctx.ticket_link(new_ticket)}.")
+    ctx.result.did(f"Slack {issue.channel}/{reply['ts']} -> follow-up ticket #{new_ticket} (#{old_ticket} is closed)",
+                   channel=issue.channel, thread_ts=issue.thread_ts, ticket_id=new_ticket)

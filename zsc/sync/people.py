@@ -1,0 +1,73 @@
+"""Who wrote what: Slack people and their Zendesk counterparts, cached in the store
+so a busy thread does not cost a users.info and a users/search per message."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from zsc.errors import NotFound
+from zsc.store import utcnow
+from zsc.sync.context import SyncContext
+
+REFRESH = timedelta(hours=24)
+NO_ZENDESK_USER = 0  # cached "searched, not found" (ids start at 1)
+
+
+@dataclass(frozen=True)
+class Person:
+    slack_user_id: str
+    name: str
+    email: str | None
+
+
+def slack_person(ctx: SyncContext, user_id: str | None, fallback_name: str = "Someone") -> Person:
+    if not user_id:
+        return Person("", fallback_name, None)
+    cached = ctx.store.slack_user(user_id)
+    if cached and utcnow() - cached.fetched_at < REFRESH:
+        return Person(user_id, cached.name, cached.email)
+    try:
+        info = ctx.slack.user(user_id)
+    except NotFound:
+        info = {"name": user_id, "email": None}
+    ctx.store.save_slack_user(user_id, info["name"], info.get("email"),
+                              cached.zendesk_user_id if cached and cached.email == info.get("email") else None)
+    return Person(user_id, info["name"], info.get("email"))
+
+
+def slack_name(ctx: SyncContext, user_id: str) -> str | None:
+    """For rendering <@U123> mentions."""
+    return slack_person(ctx, user_id, user_id).name
+
+
+def zendesk_user_for(ctx: SyncContext, person: Person) -> int | None:
+    """The Zendesk user id of a Slack person (by email), or None when they have none."""
+    if not person.email:
+        return None
+    cached = ctx.store.slack_user(person.slack_user_id)
+    if cached and cached.zendesk_user_id is not None and utcnow() - cached.fetched_at < REFRESH:
+        return cached.zendesk_user_id or None
+    user = ctx.zendesk.find_user(person.email)
+    found = int(user["id"]) if user else NO_ZENDESK_USER
+    remember_zendesk_user(ctx, person, found)
+    return found or None
+
+
+def remember_zendesk_user(ctx: SyncContext, person: Person, zendesk_user_id: int) -> None:
+    if person.slack_user_id:
+        ctx.store.save_slack_user(person.slack_user_id, person.name, person.email, zendesk_user_id)
+
+
+def zendesk_name(ctx: SyncContext, user_id: int | None) -> str:
+    if not user_id:
+        return "Zendesk"
+    cached = ctx.store.zendesk_user(user_id)
+    if cached and utcnow() - cached.fetched_at < REFRESH:
+        return cached.name
+    try:
+        user = ctx.zendesk.user(user_id)
+    except NotFound:
+        return f"user {user_id}"
+    ctx.store.save_zendesk_user(user_id, user.get("name") or f"user {user_id}", user.get("email"))
+    return user.get("name") or f"user {user_id}"

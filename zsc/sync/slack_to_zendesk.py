@@ -1,0 +1,189 @@
+"""Slack -> Zendesk: new top-level messages open tickets, thread replies become comments."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any, Callable
+
+from zsc import format as fmt
+from zsc.adapters.slack import permalink, ts_after
+from zsc.errors import Rejected
+from zsc.store import TO_ZENDESK, Issue, utcnow
+from zsc.sync import people
+from zsc.sync.context import SyncContext
+from zsc.sync.effects import ZSC_EVENT, comment_once, once, post_once
+
+# Message subtypes that carry what a person wrote; everything else (joins, leaves,
+# topic/purpose/name changes, pins, channel settings...) is ignored.
+CONTENT_SUBTYPES = {None, "", "file_share", "thread_broadcast", "me_message", "bot_message"}
+
+# Hook for thread commands (zsc.commands registers itself here): returns True when
+# the reply was a command and has been handled.
+ReplyHook = Callable[[SyncContext, Issue, dict[str, Any]], bool]
+reply_hooks: list[ReplyHook] = []
+# Hooks run once after a new issue is opened (on-call, out-of-hours notice...).
+IssueHook = Callable[[SyncContext, Issue], None]
+new_issue_hooks: list[IssueHook] = []
+
+
+def is_own(ctx: SyncContext, message: dict[str, Any]) -> bool:
+    if (message.get("metadata") or {}).get("event_type") == ZSC_EVENT:
+        return True
+    me = ctx.slack.auth_test()
+    return bool((message.get("bot_id") and message.get("bot_id") == me.get("bot_id"))
+                or (message.get("user") and message.get("user") == me.get("user_id")))
+
+
+def is_person_content(ctx: SyncContext, message: dict[str, Any]) -> bool:
+    """True for messages that should be mirrored: written by a person (or an allowed
+    bot), of a content subtype, and not posted by zsc itself."""
+    if message.get("subtype") not in CONTENT_SUBTYPES or is_own(ctx, message):
+        return False
+    bot_id = message.get("bot_id")
+    if bot_id or message.get("subtype") == "bot_message":
+        return bot_id in ctx.config.slack.allowed_bot_ids
+    return True
+
+
+def message_author(ctx: SyncContext, message: dict[str, Any]) -> people.Person:
+    if message.get("user") and not message.get("bot_id"):
+        return people.slack_person(ctx, message["user"])
+    name = message.get("username") or (message.get("bot_profile") or {}).get("name") or "A bot"
+    return people.Person("", name, None)
+
+
+def plain_text(ctx: SyncContext, message: dict[str, Any]) -> str:
+    return fmt.slack_to_plain(message.get("text") or "", user_name=lambda uid: people.slack_name(ctx, uid))
+
+
+def with_files(text: str, message: dict[str, Any]) -> str:
+    files = message_files(message)
+    return f"{text}\n\n{fmt.files_block(files)}".strip() if files else text
+
+
+def message_files(message: dict[str, Any]) -> list[dict[str, Any]]:
+    return [{"name": f.get("name") or f.get("title") or "file", "permalink": f.get("permalink") or f.get("url_private") or ""}
+            for f in message.get("files") or []]
+
+
+def external_id(channel: str, ts: str) -> str:
+    return f"slack:{channel}:{ts}"
+
+
+# ---------------------------------------------------------------- new issues
+
+def open_issue(ctx: SyncContext, message: dict[str, Any]) -> Issue:
+    """Ticket, permalink note, confirmation: each step once, resumable after a crash."""
+    channel, ts = ctx.channel, message["ts"]
+    issue = ctx.store.issue_by_thread(channel, ts) or create_ticket(ctx, message)
+    link = permalink(ctx.workspace_uri, channel, ts)
+    comment_once(ctx, issue, f"permalink:{issue.ticket_id}", "permalink", f"Slack thread: {link}",
+                 public=False, author_id=None, ref=f"permalink:{issue.ticket_id}")
+    post_once(ctx, issue, f"confirm:{issue.ticket_id}", "confirmation",
+              f"Thanks! Ticket {ctx.ticket_link(issue.ticket_id)} is open for this request; "
+              "replies in this thread reach it, and its public replies appear here. Type `help` for commands.")
+    for hook in new_issue_hooks:
+        hook(ctx, issue)
+    return issue
+
+
+def create_ticket(ctx: SyncContext, message: dict[str, Any]) -> Issue:
+    channel, ts = ctx.channel, message["ts"]
+    zcfg = ctx.config.zendesk
+    author = message_author(ctx, message)
+    subject = fmt.subject_from_slack(message.get("text") or "", user_name=lambda uid: people.slack_name(ctx, uid))
+    body = with_files(plain_text(ctx, message), message)
+    if zcfg.requester_from_slack and author.email:
+        requester: dict[str, Any] = {"name": author.name, "email": author.email}
+    else:
+        requester = {"id": zcfg.agent_user_id}
+        body = f"{body}\n\n(Raised in Slack by {author.name})"
+    ext = external_id(channel, ts)
+    key = f"ticket:{channel}:{ts}"
+
+    def do() -> tuple[int, int | None]:
+        return ctx.zendesk.create_ticket(
+            subject=subject, body=body, requester=requester, assignee_id=zcfg.agent_user_id, group_id=zcfg.group_id,
+            external_id=ext, tags=["zsc"], idempotency_key=hashlib.sha256(key.encode()).hexdigest()[:40],
+        )
+
+    def find(_intent) -> tuple[int, None] | None:
+        tickets = ctx.zendesk.tickets_by_external_id(ext)
+        return (tickets[0].id, None) if tickets else None
+
+    def record(result: tuple[int, int | None]) -> None:
+        ticket_id, first_comment = result
+        issue = Issue.create(channel=channel, thread_ts=ts, ticket_id=ticket_id, origin="slack", status="new",
+                             subject=subject, requester_name=author.name, requester_email=author.email,
+                             requester_slack_id=author.slack_user_id or None, last_activity_at=utcnow())
+        ctx.store.record_item(issue, TO_ZENDESK, "message", slack_ts=ts, comment_id=first_comment)
+
+    ticket_id, _ = once(ctx, key, "ticket", None, {"external_id": ext}, do, find, record)
+    issue = ctx.store.issue_by_ticket(ticket_id)
+    if ctx.store.slack_item(channel, ts).zendesk_comment_id is None:
+        claim_description(ctx, issue)
+    ctx.result.did(f"Slack {channel}/{ts} -> opened ticket #{ticket_id}: {subject}",
+                   channel=channel, thread_ts=ts, ticket_id=ticket_id)
+    return issue
+
+
+def claim_description(ctx: SyncContext, issue: Issue) -> None:
+    """After a create whose answer was lost, the ticket's first comment is ours."""
+    comments = ctx.zendesk.comments(issue.ticket_id)
+    if comments:
+        item = ctx.store.slack_item(issue.channel, issue.thread_ts)
+        item.zendesk_comment_id = comments[0].id
+        item.save()
+
+
+# ---------------------------------------------------------------- replies
+
+def mirror_replies(ctx: SyncContext, issue: Issue, latest_reply: str | None) -> None:
+    """Mirror the thread's new replies, advancing the thread cursor with each record."""
+    if latest_reply and not ts_after(latest_reply, issue.slack_reply_cursor):
+        return
+    for reply in ctx.slack.replies(issue.channel, issue.thread_ts, oldest=issue.slack_reply_cursor):
+        handle_reply(ctx, issue, reply)
+        advance_reply_cursor(ctx, issue, reply["ts"])
+
+
+def advance_reply_cursor(ctx: SyncContext, issue: Issue, ts: str) -> None:
+    if ts_after(ts, issue.slack_reply_cursor):
+        issue.slack_reply_cursor = ts
+        issue.last_activity_at = utcnow()
+        issue.save()
+
+
+def handle_reply(ctx: SyncContext, issue: Issue, reply: dict[str, Any]) -> None:
+    if ctx.store.slack_item(issue.channel, reply["ts"]) or not is_person_content(ctx, reply):
+        return
+    for hook in reply_hooks:
+        if hook(ctx, issue, reply):
+            return
+    mirror_reply(ctx, issue, reply)
+
+
+def mirror_reply(ctx: SyncContext, issue: Issue, reply: dict[str, Any]) -> None:
+    author = message_author(ctx, reply)
+    zendesk_user = people.zendesk_user_for(ctx, author)
+    text = plain_text(ctx, reply)
+    if zendesk_user:
+        body = with_files(text, reply)
+    else:
+        body = fmt.slack_reply_to_zendesk(author.name, text, message_files(reply))
+    # A comment by the agent would leave a solved ticket solved; ask Zendesk to reopen it.
+    reopen = "open" if issue.status == "solved" else None
+    try:
+        comment_once(ctx, issue, f"comment:{issue.channel}:{reply['ts']}", "reply", body, public=True,
+                     author_id=zendesk_user, slack_ts=reply["ts"], status=reopen)
+    except Rejected as exc:
+        if "closed" not in str(exc).lower():
+            raise
+        from zsc.sync.followup import follow_up_closed
+
+        follow_up_closed(ctx, issue, reply, body, zendesk_user)
+        return
+    if reopen:
+        ctx.store.reopen_issue(issue)
+    ctx.result.did(f"Slack {issue.channel}/{reply['ts']} -> comment on ticket #{issue.ticket_id}",
+                   channel=issue.channel, thread_ts=issue.thread_ts, ticket_id=issue.ticket_id)
