@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.client
 import socket
+from datetime import datetime, timezone
 from typing import Any, Iterator
 from urllib.error import URLError
 
@@ -145,6 +146,11 @@ def _ts_key(ts: str) -> tuple[int, int]:
     """Slack ts strings compare as (seconds, micro) pairs, not as floats."""
     seconds, _, micro = ts.partition(".")
     return int(seconds or 0), int((micro or "0").ljust(6, "0")[:6])
+
+
+def ts_time(ts: str) -> datetime:
+    """A Slack ts as naive UTC (the store's convention)."""
+    return datetime.fromtimestamp(float(ts), timezone.utc).replace(tzinfo=None)
 
 
 def ts_after(a: str, b: str | None) -> bool:

@@ -52,12 +52,7 @@ def post_once(ctx: SyncContext, issue: Issue, ref: str, kind: str, text: str, *,
         return ctx.slack.post(channel, text, thread_ts=issue.thread_ts if thread else None, metadata=metadata)
 
     def find(_intent) -> str | None:
-        messages = ctx.slack.replies(channel, issue.thread_ts) if thread else []
-        for message in messages:
-            payload = ((message.get("metadata") or {}).get("event_payload") or {})
-            if payload.get("ref") == ref:
-                return message["ts"]
-        return None
+        return ts_with_ref(ctx.slack.replies(channel, issue.thread_ts), ref) if thread else None
 
     def record(ts: str) -> None:
         ctx.store.record_item(issue, TO_SLACK, kind, slack_ts=ts, comment_id=comment_id, ref=ref)
@@ -65,6 +60,14 @@ def post_once(ctx: SyncContext, issue: Issue, ref: str, kind: str, text: str, *,
             extra(ts)
 
     return once(ctx, f"post:{ref}", kind, issue, {"ref": ref}, do, find, record)
+
+
+def ts_with_ref(messages: list[dict[str, Any]], ref: str) -> str | None:
+    """The ts of the message zsc posted with this ref in its metadata, if any."""
+    for message in messages:
+        if ((message.get("metadata") or {}).get("event_payload") or {}).get("ref") == ref:
+            return message["ts"]
+    return None
 
 
 def comment_once(ctx: SyncContext, issue: Issue, key: str, kind: str, body: str, *, public: bool,

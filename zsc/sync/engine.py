@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+import peewee as pw
 from loguru import logger
 
 from zsc.adapters.slack import ts_after
@@ -20,6 +21,7 @@ from zsc.sync import slack_to_zendesk as s2z
 from zsc.sync import zendesk_to_slack as z2s
 from zsc.sync.context import CycleResult, SyncContext, now_ts, slack_ts_for
 
+RECENTLY_CLOSED = timedelta(days=14)  # replies to closed threads are still watched this long
 HOT_WINDOW = timedelta(minutes=30)  # issues this recently active are checked every cycle
 HOT_MAX = 100  # one show_many call
 OVERLAP_SECONDS = 1.0  # Slack `oldest` is exclusive; read a little earlier and dedupe
@@ -85,12 +87,7 @@ def cycle(ctx: SyncContext, since: datetime | None = None) -> CycleResult:
 def poll_slack(ctx: SyncContext) -> None:
     channel = ctx.channel
     top = ctx.store.checkpoint(slack_checkpoint(channel))
-    open_threads = [i for i in ctx.store.open_issues() if i.channel == channel]
-    window_floor = now_ts() - ctx.config.sync.thread_window_days * 86400
-    oldest = float(top)
-    for issue in open_threads:
-        if float(issue.thread_ts) >= window_floor:
-            oldest = min(oldest, float(issue.thread_ts))
+    oldest = min(float(top), oldest_watched_thread(ctx))
     parents = ctx.slack.history(channel, oldest=slack_ts_for(max(0.0, oldest - OVERLAP_SECONDS)))
     blocked = False  # once an item fails, the top-level cursor stays put
     for message in parents:
@@ -109,6 +106,17 @@ def poll_slack(ctx: SyncContext) -> None:
             top = ts
 
 
+def oldest_watched_thread(ctx: SyncContext) -> float:
+    """Threads whose replies we watch: open issues, and issues closed recently (a
+    reply there reopens the ticket or opens a follow-up), within the window."""
+    window_floor = now_ts() - ctx.config.sync.thread_window_days * 86400
+    recent = utcnow() - RECENTLY_CLOSED
+    row = (Issue.select(pw.fn.MIN(Issue.thread_ts))
+           .where((Issue.channel == ctx.channel) & (Issue.closed_at.is_null() | (Issue.closed_at >= recent)))
+           .where(Issue.thread_ts >= slack_ts_for(window_floor)).scalar())
+    return float(row) if row else float("inf")
+
+
 def handle_parent(ctx: SyncContext, message: dict[str, Any], is_new: bool) -> None:
     if message.get("thread_ts") and message["thread_ts"] != message["ts"]:
         return  # a reply broadcast to the channel: handled in its thread
@@ -125,7 +133,7 @@ def handle_parent(ctx: SyncContext, message: dict[str, Any], is_new: bool) -> No
 
 def _recently_closed(issue: Issue) -> bool:
     # Replies after a close still matter (reopen or follow-up) for a while.
-    return issue.closed_at is not None and utcnow() - issue.closed_at < timedelta(days=14)
+    return issue.closed_at is not None and utcnow() - issue.closed_at < RECENTLY_CLOSED
 
 
 # ---------------------------------------------------------------- Zendesk

@@ -6,7 +6,7 @@ import hashlib
 from typing import Any, Callable
 
 from zsc import format as fmt
-from zsc.adapters.slack import permalink, ts_after
+from zsc.adapters.slack import permalink, ts_after, ts_time
 from zsc.errors import Rejected
 from zsc.store import TO_ZENDESK, Issue, utcnow
 from zsc.sync import people
@@ -24,6 +24,8 @@ reply_hooks: list[ReplyHook] = []
 # Hooks run once after a new issue is opened (on-call, out-of-hours notice...).
 IssueHook = Callable[[SyncContext, Issue], None]
 new_issue_hooks: list[IssueHook] = []
+# Hooks that see the message which opened an issue (keyword replies...).
+new_message_hooks: list[ReplyHook] = []
 
 
 def is_own(ctx: SyncContext, message: dict[str, Any]) -> bool:
@@ -84,6 +86,8 @@ def open_issue(ctx: SyncContext, message: dict[str, Any]) -> Issue:
               "replies in this thread reach it, and its public replies appear here. Type `help` for commands.")
     for hook in new_issue_hooks:
         hook(ctx, issue)
+    for message_hook in new_message_hooks:
+        message_hook(ctx, issue, message)
     return issue
 
 
@@ -115,7 +119,9 @@ def create_ticket(ctx: SyncContext, message: dict[str, Any]) -> Issue:
         ticket_id, first_comment = result
         issue = Issue.create(channel=channel, thread_ts=ts, ticket_id=ticket_id, origin="slack", status="new",
                              subject=subject, requester_name=author.name, requester_email=author.email,
-                             requester_slack_id=author.slack_user_id or None, last_activity_at=utcnow())
+                             requester_slack_id=author.slack_user_id or None, last_activity_at=utcnow(),
+                             # when the person asked, not when zsc caught up: ages and office hours count from then
+                             opened_at=ts_time(ts))
         ctx.store.record_item(issue, TO_ZENDESK, "message", slack_ts=ts, comment_id=first_comment)
 
     ticket_id, _ = once(ctx, key, "ticket", None, {"external_id": ext}, do, find, record)

@@ -1,0 +1,206 @@
+"""PagerDuty REST API v2 through pdpyras: who is on call for an escalation policy.
+
+The only module importing pdpyras (deprecated upstream in favour of `pagerduty`), so
+a swap is one file. Every failure becomes a zsc error (AuthError for a refused
+credential, NotFound, Unavailable for the rest) whose text is written here: pdpyras'
+own messages quote the key's last characters, so they never reach a log.
+
+PagerDuty is an optional nicety next to the ticket flow, so its retries are bounded
+hard: one try per request, a 429 retried once, a short sleep between. An outage
+costs one request timeout, never a stalled sync loop.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import warnings
+from dataclasses import dataclass
+from typing import Any, Callable, TypeVar
+from urllib.parse import quote
+
+from zsc.errors import ApiError, AuthError, NotFound, Unavailable
+
+API = "PagerDuty"
+DEFAULT_TOKEN_URL = "https://identity.pagerduty.com/oauth/token"
+REFRESH_EARLY = 60.0  # seconds: renew an OAuth token this long before it expires
+RETRY_SLEEP = 0.25  # pdpyras doubles it before the one 429 retry
+DEFAULT_TOKEN_TTL = 3600.0  # when the token answer has no expires_in
+
+T = TypeVar("T")
+
+
+class _OnlyDebug(logging.Filter):
+    """pdpyras logs every failed attempt at WARNING/ERROR; zsc reports the failure
+    once itself (zsc.oncall), so only pdpyras' debug trace is kept."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno < logging.WARNING
+
+
+# A child of "pdpyras": inherits the level zsc.logs sets there (debug with --debug).
+_CLIENT_LOG = logging.getLogger("pdpyras.zsc")
+_CLIENT_LOG.addFilter(_OnlyDebug())
+
+
+def _pdpyras() -> Any:
+    """Import pdpyras without its deprecation warning reaching the user's terminal."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import pdpyras
+    return pdpyras
+
+
+@dataclass(frozen=True)
+class Policy:
+    id: str
+    name: str
+    levels: int  # number of escalation rules
+
+
+class PagerDutyAdapter:
+    """An API token (`token`), or an OAuth app's client credentials (`client_id`,
+    `client_secret`, exchanged at `token_url` and renewed before they expire)."""
+
+    def __init__(self, api_url: str, token: str | None = None, client_id: str | None = None,
+                 client_secret: str | None = None, token_url: str | None = None, timeout: float = 5.0,
+                 scope: str = "read") -> None:
+        if not token and not (client_id and client_secret):
+            raise AuthError(API, "no credentials; set [pagerduty] token, or client_id and client_secret")
+        self.api_url = api_url.rstrip("/")
+        self.timeout = timeout
+        self._token = token or None
+        self._client = (client_id, client_secret) if not token else None
+        self._token_url = token_url or DEFAULT_TOKEN_URL
+        self._scope = scope
+        self._session: Any = None
+        self._expires_at = 0.0  # of the OAuth access token, in time.time() seconds
+
+    # ---- reads ----
+    def oncall(self, policy_id: str) -> list[tuple[int, str]]:
+        """(escalation level, person's name) for everyone on call now, in PagerDuty's order."""
+        params = {
+            "escalation_policy_ids[]": [policy_id],
+            "earliest": "true",  # one entry per person and level; requests would send True as "True"
+            "include[]": ["users"],  # full users carry `name`; references only `summary`
+        }
+        entries = self._call("oncalls", lambda s: list(s.iter_all("oncalls", params=params)))
+        return [_oncall_entry(entry) for entry in entries]
+
+    def policy(self, policy_id: str) -> Policy:
+        """The escalation policy, to check the configured id (and credentials) work."""
+        what = f"escalation policy {policy_id}"
+        data = self._call(what, lambda s: s.rget(f"escalation_policies/{quote(policy_id, safe='')}"))
+        if not isinstance(data, dict) or not isinstance(data.get("name"), str):
+            raise Unavailable(API, f"{what}: malformed answer")
+        rules = data.get("escalation_rules")
+        return Policy(str(data.get("id") or policy_id), data["name"], len(rules) if isinstance(rules, list) else 0)
+
+    # ---- plumbing ----
+    def _call(self, what: str, fn: Callable[[Any], T]) -> T:
+        pdpyras = _pdpyras()
+        session = self._current_session()
+        try:
+            with warnings.catch_warnings():
+                # e.g. a page without "more": pdpyras warns and stops paging, which is fine here
+                warnings.simplefilter("ignore")
+                return fn(session)
+        except pdpyras.PDHTTPError as exc:  # an answer with an error status, or a body that is not JSON
+            error = _http_error(what, exc.response)
+        except pdpyras.PDClientError as exc:  # no answer: connection refused or dropped, timeout
+            error = _network_error(what, exc.__cause__, self.timeout)
+        except (pdpyras.URLError, TypeError, ValueError, KeyError, AttributeError):
+            # JSON of the wrong shape (e.g. "oncalls": null) trips pdpyras' unpacking
+            error = Unavailable(API, f"{what}: malformed answer")
+        if isinstance(error, AuthError) and self._client:
+            self._expires_at = 0.0  # a revoked OAuth token: fetch a new one next time
+        raise error
+
+    def _current_session(self) -> Any:
+        if self._client and time.time() >= self._expires_at - REFRESH_EARLY:
+            access_token, expires_in = self._fetch_token()
+            self._expires_at = time.time() + expires_in
+            if self._session is None:
+                self._session = self._new_session(access_token, "oauth2")
+            else:
+                self._session.api_key = access_token  # the setter updates the Authorization header
+        elif self._session is None:
+            self._session = self._new_session(self._token, "token")
+        return self._session
+
+    def _new_session(self, key: str, auth_type: str) -> Any:
+        session = _pdpyras().APISession(key, auth_type=auth_type)
+        session.url = self.api_url
+        session.timeout = self.timeout
+        session.log = _CLIENT_LOG
+        # pdpyras' defaults: 3 network attempts with growing sleeps and 429 retried forever.
+        session.max_network_attempts = 0  # `attempts > max` raises, so 0 means one try
+        session.max_http_attempts = 1
+        session.retry = {429: 1}
+        session.sleep_timer = RETRY_SLEEP
+        return session
+
+    def _fetch_token(self) -> tuple[str, float]:
+        """OAuth client-credentials grant (RFC 6749 4.4): (access token, lifetime in seconds)."""
+        import requests  # pdpyras' own HTTP library
+
+        client_id, client_secret = self._client or ("", "")
+        form = {"grant_type": "client_credentials", "client_id": client_id, "client_secret": client_secret,
+                "scope": self._scope}
+        try:
+            response = requests.post(self._token_url, data=form, timeout=self.timeout,
+                                     headers={"Accept": "application/json"})
+        except requests.RequestException as exc:
+            raise _network_error("OAuth token", exc, self.timeout) from None
+        try:
+            data = response.json()
+        except ValueError:
+            data = None
+        if response.status_code in (400, 401, 403):
+            # RFC 6749 error codes (invalid_client, invalid_scope...) name the problem, not the secret.
+            code = data.get("error") if isinstance(data, dict) and isinstance(data.get("error"), str) else ""
+            raise AuthError(API, f"OAuth token: client credentials refused{f' ({code[:40]})' if code else ''}; "
+                                 "check [pagerduty] client_id and client_secret, and that the app has the read scope")
+        if not response.ok:
+            raise Unavailable(API, f"OAuth token: HTTP {response.status_code}")
+        token = data.get("access_token") if isinstance(data, dict) else None
+        expires_in = data.get("expires_in", DEFAULT_TOKEN_TTL) if isinstance(data, dict) else None
+        if not isinstance(token, str) or not token.strip() or not _is_number(expires_in):
+            raise Unavailable(API, "OAuth token: malformed answer")
+        return token.strip(), float(expires_in)
+
+
+def _oncall_entry(entry: Any) -> tuple[int, str]:
+    level = entry.get("escalation_level") if isinstance(entry, dict) else None
+    user = entry.get("user") if isinstance(entry, dict) else None
+    name = (user.get("name") or user.get("summary")) if isinstance(user, dict) else None
+    if not isinstance(level, int) or isinstance(level, bool) or not isinstance(name, str) or not name.strip():
+        raise Unavailable(API, "oncalls: malformed answer (an entry without escalation level or user name)")
+    return level, name.strip()
+
+
+def _http_error(what: str, response: Any) -> ApiError:
+    status = getattr(response, "status_code", 0)
+    if status in (401, 403):
+        return AuthError(API, f"{what}: credentials refused (HTTP {status}); check [pagerduty] token, "
+                              "or client_id and client_secret, and that the key may read on-call data")
+    if status == 404:
+        return NotFound(API, f"{what}: not found; check [pagerduty] escalation_policy_id and api_url")
+    if status == 429:
+        return Unavailable(API, f"{what}: rate limited")
+    if 200 <= status < 300:
+        return Unavailable(API, f"{what}: malformed answer (not JSON)")
+    return Unavailable(API, f"{what}: HTTP {status}")
+
+
+def _network_error(what: str, cause: BaseException | None, timeout: float) -> Unavailable:
+    import requests
+
+    if isinstance(cause, requests.Timeout):
+        return Unavailable(API, f"{what}: no answer within {timeout:g}s")
+    # The class name only: a library's message may quote the URL or headers.
+    return Unavailable(API, f"{what}: connection failed ({type(cause).__name__ if cause else 'network error'})")
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and value > 0

@@ -1,0 +1,35 @@
+"""Notices in a new issue's thread, after its confirmation: the out-of-hours message
+and who is on call. Registered as new-issue hooks, so issues opened from Slack and
+from email both get them.
+
+Each is posted at most once per ticket (post_once, keyed by ticket id), so a cycle
+that re-reads the issue after a crash adds nothing."""
+
+from __future__ import annotations
+
+from zsc.hours import is_out_of_hours
+from zsc.store import Issue
+from zsc.sync.context import SyncContext
+from zsc.sync.effects import post_once
+from zsc.sync.slack_to_zendesk import new_issue_hooks
+
+
+def post_hours_notice(ctx: SyncContext, issue: Issue) -> None:
+    hours = ctx.config.hours
+    # opened_at, not now: a set-up resumed after a crash decides as the first attempt did.
+    if is_out_of_hours(issue.opened_at, hours):
+        post_once(ctx, issue, f"hours:{issue.ticket_id}", "hours", hours.message)
+
+
+def post_oncall_notice(ctx: SyncContext, issue: Issue) -> None:
+    ref = f"oncall:{issue.ticket_id}"
+    if ctx.oncall is None or ctx.store.ref_item(ref) is not None:
+        return  # checked first so a resumed issue costs no PagerDuty call
+    text = ctx.oncall.message()  # None when nobody is on call or PagerDuty failed (logged there)
+    if text:
+        post_once(ctx, issue, ref, "oncall", text)
+
+
+for _hook in (post_hours_notice, post_oncall_notice):
+    if _hook not in new_issue_hooks:
+        new_issue_hooks.append(_hook)

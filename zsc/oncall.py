@@ -1,0 +1,73 @@
+"""Who is on call: a one-line Slack message naming the primary and secondary on-call
+people of one PagerDuty escalation policy.
+
+A nicety beside the ticket flow, so it never gets in its way: any PagerDuty failure
+is logged once (one line, no secret) and gives None, i.e. no message. Answers are
+cached for `cache_seconds`; a failure is remembered for a shorter while, so a burst
+of new issues during an outage costs one timeout, not one each.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Iterable
+
+from loguru import logger
+
+from zsc import format as fmt
+from zsc.adapters.pagerduty import PagerDutyAdapter
+from zsc.errors import ApiError
+
+LEVEL_NAMES = {1: "Primary", 2: "Secondary"}  # deeper levels are escalation, not "on call"
+FAILURE_BACKOFF = 60.0  # seconds before asking a failing PagerDuty again (capped by cache_seconds)
+
+
+def format_message(entries: Iterable[tuple[int, str]]) -> str | None:
+    """The line "Primary on call: Ann, Ben · Secondary on call: Cat". A level nobody
+    holds is left out; with nobody on levels 1 and 2 there is no message (None)."""
+    names: dict[int, set[str]] = {level: set() for level in LEVEL_NAMES}
+    for level, name in entries:
+        if level in names:
+            # One line, and safe: a name from PagerDuty must not ping @channel or a user.
+            names[level].add(fmt.zendesk_to_slack(" ".join(name.split())))
+    parts = [f"{LEVEL_NAMES[level]} on call: {', '.join(sorted(people, key=str.casefold))}"
+             for level, people in names.items() if people]
+    return " · ".join(parts) or None
+
+
+class OnCall:
+    def __init__(self, adapter: PagerDutyAdapter, policy_id: str, cache_seconds: float = 300) -> None:
+        self.adapter = adapter
+        self.policy_id = policy_id
+        self.cache_seconds = cache_seconds
+        self._text: str | None = None
+        self._valid_until = float("-inf")  # time.time() until which _text is the answer
+
+    @classmethod
+    def from_config(cls, pd) -> "OnCall":
+        """From the [pagerduty] section (zsc.config.PagerDutyConfig)."""
+        adapter = PagerDutyAdapter(pd.api_url, token=pd.token or None, client_id=pd.client_id or None,
+                                   client_secret=pd.client_secret or None, token_url=pd.token_url or None,
+                                   timeout=pd.timeout)
+        return cls(adapter, pd.escalation_policy_id, pd.cache_seconds)
+
+    def message(self, now: float | None = None) -> str | None:
+        """The on-call line for a new issue, or None (nobody on call, or PagerDuty failed).
+        `now` is in time.time() seconds."""
+        now = time.time() if now is None else now
+        if now < self._valid_until:
+            return self._text
+        try:
+            text, ttl = format_message(self.adapter.oncall(self.policy_id)), self.cache_seconds
+        except ApiError as exc:  # messages written by the adapter: never a secret
+            self._log_failure(str(exc))
+            text, ttl = None, min(self.cache_seconds, FAILURE_BACKOFF)
+        except Exception as exc:  # noqa: BLE001 - a bug or surprise here must not stop a ticket
+            self._log_failure(f"unexpected {type(exc).__name__}")  # its text might quote a header
+            text, ttl = None, min(self.cache_seconds, FAILURE_BACKOFF)
+        self._text, self._valid_until = text, now + ttl
+        return text
+
+    def _log_failure(self, reason: str) -> None:
+        logger.bind(policy_id=self.policy_id).warning(
+            "On-call lookup failed, so no on-call message: {}", reason)

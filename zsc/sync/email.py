@@ -1,0 +1,224 @@
+"""Emailed tickets -> Slack. A new ticket that came in by email to our group gets a
+top-level message in the support channel with a thread under it; from then on the
+thread and the ticket mirror both ways like a thread started in Slack.
+
+Tickets are found by the engine's incremental ticket export (an unmapped-ticket
+hook), so emails that arrive while zsc is down are posted when it is back.
+
+The set-up, each step once whatever crashes in between:
+
+1. the top-level post, tagged `email:<ticket>` in its metadata. A top-level post has
+   no thread to search, so a lost answer is found again in the channel history;
+   its ts is kept in the checkpoint `email:thread:<ticket>` until step 3;
+2. the ticket's external_id = the thread (setting the same value twice is harmless);
+3. the thread reply with the ticket link and the start of the email, recorded in
+   one transaction with the Issue and the email's comment as mirrored. Only then
+   is the ticket mapped: until that moment the engine keeps offering it to this
+   hook (the export cursor does not pass a failed item, and a crash never saves
+   it), and each step resumes from where it got;
+4. the tail every new issue gets: the Slack-link note and the new-issue hooks.
+   If a crash cuts this short, the engine's Slack poll finishes it when it meets
+   the thread's top message (slack_to_zendesk.open_issue finds the confirmation
+   -- our thread reply, ref `confirm:<ticket>` -- done and does the rest).
+
+Senders can be filtered with [email] allow_domains / deny_domains / deny_addresses.
+A denied ticket is not posted: one log line (no body), the counter checkpoint
+`email:denied_count` goes up, and the marker checkpoint `email:denied:<ticket>`
+keeps the decision, so later changes to that ticket are neither re-logged nor
+re-counted (and cost no user lookup).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from zsc import format as fmt
+from zsc.adapters.slack import permalink
+from zsc.adapters.zendesk import Ticket
+from zsc.store import TO_SLACK, Checkpoint, Issue, utcnow
+from zsc.sync import engine, people
+from zsc.sync import slack_to_zendesk as s2z
+from zsc.sync.context import SyncContext, slack_ts_for
+from zsc.sync.effects import ZSC_EVENT, comment_once, once, ts_with_ref
+
+BODY_LIMIT = 1000  # characters of the email shown in Slack; the rest stays in the ticket
+FIND_MARGIN = 120.0  # seconds before an intent to search Slack from (clock skew)
+DENIED_COUNT = "email:denied_count"
+NOT_NEW = ("closed", "deleted")  # nothing left to do in Slack, and a closed ticket refuses the set-up writes
+
+
+# ---------------------------------------------------------------- who may reach Slack
+
+def _in_domains(domain: str, domains: tuple[str, ...] | list[str]) -> bool:
+    """A listed domain covers its subdomains: example.com covers mail.example.com."""
+    return any(domain == d or domain.endswith("." + d) for d in (x.lower() for x in domains))
+
+
+def denial_reason(email: str | None, rules: Any) -> str | None:
+    """Why mail from `email` is not posted, or None if it may be. Case-insensitive;
+    a deny rule wins over the allow list; an empty allow list allows everyone."""
+    address = (email or "").strip().lower()
+    _, at, domain = address.rpartition("@")
+    domain = domain if at else ""
+    if address and address in (a.lower() for a in rules.deny_addresses):
+        return "deny_addresses"
+    if domain and _in_domains(domain, rules.deny_domains):
+        return "deny_domains"
+    if rules.allow_domains and not (domain and _in_domains(domain, rules.allow_domains)):
+        return "not in allow_domains"
+    return None
+
+
+def sender_allowed(email: str | None, email_config: Any) -> bool:
+    return denial_reason(email, email_config) is None
+
+
+# ---------------------------------------------------------------- the hook
+
+def on_unmapped_ticket(ctx: SyncContext, ticket: Ticket) -> None:
+    if not is_new_email(ctx, ticket) or ctx.store.checkpoint(_denied_marker(ticket.id)) is not None:
+        return
+    name, address = requester(ctx, ticket)
+    reason = denial_reason(address, ctx.config.email)
+    if reason:
+        deny(ctx, ticket, address, reason)
+    else:
+        open_email_issue(ctx, ticket, name, address)
+
+
+def is_new_email(ctx: SyncContext, ticket: Ticket) -> bool:
+    """Came in by email, to our group, since zsc started (or --since): older mail was
+    never ours to post, and the export also shows old tickets when they change."""
+    if ticket.via_channel != "email" or ticket.group_id != ctx.config.zendesk.group_id or ticket.status in NOT_NEW:
+        return False
+    start = ctx.store.checkpoint(engine.EXPORT_START)  # always set before the first poll
+    created = _parse_time(ticket.created_at)
+    return start is not None and created is not None and created.timestamp() >= int(start)
+
+
+def requester(ctx: SyncContext, ticket: Ticket) -> tuple[str, str | None]:
+    """Name and address (lower case, as addresses compare) of the sender; people caches both."""
+    if not ticket.requester_id:
+        return "someone", None
+    name = people.zendesk_name(ctx, ticket.requester_id)
+    cached = ctx.store.zendesk_user(ticket.requester_id)  # None if the user was not found
+    address = (cached.email or "").strip().lower() if cached else ""
+    return name, address or None
+
+
+def deny(ctx: SyncContext, ticket: Ticket, address: str | None, reason: str) -> None:
+    with ctx.store.atomic():
+        count = int(ctx.store.checkpoint(DENIED_COUNT) or 0) + 1
+        ctx.store.set_checkpoint(DENIED_COUNT, str(count))
+        ctx.store.set_checkpoint(_denied_marker(ticket.id), reason)
+    ctx.result.did(f"Zendesk #{ticket.id}: email from {address or 'an unknown address'} not posted to Slack ({reason})",
+                   ticket_id=ticket.id)
+
+
+def _denied_marker(ticket_id: int) -> str:
+    return f"email:denied:{ticket_id}"
+
+
+# ---------------------------------------------------------------- the set-up
+
+def open_email_issue(ctx: SyncContext, ticket: Ticket, name: str, address: str | None) -> Issue:
+    channel = ctx.channel
+    top_ts = post_top(ctx, ticket, name, address)
+    ctx.zendesk.update_external_id(ticket.id, s2z.external_id(channel, top_ts))
+    issue = post_thread(ctx, ticket, top_ts, name, address)
+    comment_once(ctx, issue, f"permalink:{ticket.id}", "permalink",
+                 f"Slack thread: {permalink(ctx.workspace_uri, channel, top_ts)}",
+                 public=False, author_id=None, ref=f"permalink:{ticket.id}")
+    for hook in s2z.new_issue_hooks:
+        hook(ctx, issue)
+    ctx.result.did(f"Zendesk #{ticket.id} (email from {address or name}) -> Slack {channel}/{top_ts}",
+                   channel=channel, thread_ts=top_ts, ticket_id=ticket.id)
+    return issue
+
+
+def post_top(ctx: SyncContext, ticket: Ticket, name: str, address: str | None) -> str:
+    """Step 1: the top-level post; its ts once known is kept until the Issue exists."""
+    saved = ctx.store.checkpoint(_thread_checkpoint(ticket.id))
+    if saved:
+        return saved
+    channel, ref = ctx.channel, f"email:{ticket.id}"
+    domain = address.rpartition("@")[2] if address and "@" in address else "unknown address"
+    subject = _one_line(ticket.subject, fmt.SUBJECT_LIMIT) or "(no subject)"
+    text = f"📧 New email request from {_one_line(name, 100)} ({_one_line(domain, 100)}): {subject}"
+
+    def do() -> str:
+        return ctx.slack.post(channel, text, metadata=_tagged(ref))
+
+    def find(intent) -> str | None:
+        since = intent.created_at.replace(tzinfo=timezone.utc).timestamp() - FIND_MARGIN
+        return ts_with_ref(ctx.slack.history(channel, oldest=slack_ts_for(since)), ref)
+
+    def record(ts: str) -> None:
+        ctx.store.set_checkpoint(_thread_checkpoint(ticket.id), ts)
+
+    return once(ctx, f"email:{ticket.id}", "email", None, {"ref": ref, "ticket_id": ticket.id}, do, find, record)
+
+
+def post_thread(ctx: SyncContext, ticket: Ticket, top_ts: str, name: str, address: str | None) -> Issue:
+    """Step 3: the thread reply, recorded together with the Issue that maps the ticket."""
+    channel, ref = ctx.channel, f"confirm:{ticket.id}"
+    comments = ctx.zendesk.comments(ticket.id)
+    first = comments[0] if comments else None  # the email itself
+    body = first.body if first else ticket.description
+    excerpt = fmt.truncate(body.strip(), BODY_LIMIT)
+    quoted = "\n".join(f"> {line}" for line in (fmt.zendesk_to_slack(excerpt) or fmt.NO_TEXT).splitlines())
+    more = "\n_The rest of the email is in the ticket._" if excerpt != body.strip() else ""
+    text = (f"Ticket {ctx.ticket_link(ticket.id)}. Replies in this thread are added to it as public comments, "
+            f"so the sender gets them by email; its public replies appear here.\n{quoted}{more}")
+
+    def do() -> str:
+        return ctx.slack.post(channel, text, thread_ts=top_ts, metadata=_tagged(ref))
+
+    def find(_intent) -> str | None:
+        return ts_with_ref(ctx.slack.replies(channel, top_ts), ref)
+
+    def record(reply_ts: str) -> None:
+        issue = Issue.create(channel=channel, thread_ts=top_ts, ticket_id=ticket.id, origin="email", status="new",
+                             subject=ticket.subject, requester_name=name, requester_email=address,
+                             # When the email arrived: ages and office hours count from then.
+                             opened_at=_naive_utc(_parse_time(ticket.created_at)) or utcnow(),
+                             last_activity_at=utcnow())
+        ctx.store.record_item(issue, TO_SLACK, "email", slack_ts=top_ts, ref=f"email:{ticket.id}")
+        # The email is the first comment: mapped here, so the ticket sync does not post it again.
+        ctx.store.record_item(issue, TO_SLACK, "email_body", slack_ts=reply_ts,
+                              comment_id=first.id if first else None, ref=ref)
+        Checkpoint.delete().where(Checkpoint.name == _thread_checkpoint(ticket.id)).execute()
+
+    once(ctx, f"email:reply:{ticket.id}", "email_body", None, {"ref": ref, "ticket_id": ticket.id}, do, find, record)
+    return ctx.store.issue_by_ticket(ticket.id)
+
+
+def _thread_checkpoint(ticket_id: int) -> str:
+    return f"email:thread:{ticket_id}"
+
+
+def _tagged(ref: str) -> dict[str, Any]:
+    """Slack message metadata naming the effect, so a post whose answer was lost is found."""
+    return {"event_type": ZSC_EVENT, "event_payload": {"ref": ref}}
+
+
+def _one_line(text: str, limit: int) -> str:
+    """Outside text for a one-line spot: whitespace collapsed, cut, unable to ping."""
+    return fmt.zendesk_to_slack(fmt.truncate(" ".join((text or "").split()), limit))
+
+
+def _parse_time(value: str) -> datetime | None:
+    try:
+        moment = datetime.fromisoformat(value)
+    except (TypeError, ValueError):
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+def _naive_utc(moment: datetime | None) -> datetime | None:
+    return moment.astimezone(timezone.utc).replace(tzinfo=None) if moment else None
+
+
+if on_unmapped_ticket not in engine.unmapped_ticket_hooks:
+    engine.unmapped_ticket_hooks.append(on_unmapped_ticket)
