@@ -1,0 +1,172 @@
+"""`make demo`: the whole flow against the bundled simulator, no accounts needed.
+
+Starts the simulated Slack, Zendesk and PagerDuty, writes a throw-away config,
+runs the real `zsc run` daemon in a child process against them, plays a short
+support conversation as people would, and prints what appeared where."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+from typing import Callable
+
+from zsc.simulator import Simulator
+
+CHANNEL = "CSUPPORT"
+STEP_TIMEOUT = 20.0
+
+
+class Demo:
+    def __init__(self, sim: Simulator, workdir: Path) -> None:
+        self.sim = sim
+        self.workdir = workdir
+        self.seen: set[tuple] = set()
+        zd = sim.zendesk
+        sim.slack.add_channel(CHANNEL, "support")
+        sim.slack.add_user("UANN", "ann", email="ann@example.com", real_name="Ann Example", display_name="Ann")
+        self.bot = zd.add_agent("zsc bot", "zsc-bot@example.com")
+        self.agent = zd.add_agent("Zoe (support)", "zoe@example.com")
+        self.group = zd.add_group("Support", agent_ids=[self.bot, self.agent])
+        zd.add_api_token("zsc-bot@example.com", "demo-zendesk-token")
+        sim.pagerduty.add_api_key("demo-pagerduty-key")
+        sim.pagerduty.set_oncall("PDEMO", 1, [("Priya Primary", "priya@example.com")])
+        sim.pagerduty.set_oncall("PDEMO", 2, [("Sam Secondary", "sam@example.com")])
+        self.config = workdir / "config.toml"
+        self.config.write_text(textwrap.dedent(f"""\
+            [slack]
+            token = "{sim.slack.bot_token}"
+            channel = "{CHANNEL}"
+            workspace_uri = "https://demo.slack.com/"
+            api_url = "{sim.slack.url}/api/"
+
+            [zendesk]
+            subdomain = "demo"
+            email = "zsc-bot@example.com"
+            token = "demo-zendesk-token"
+            api_url = "{sim.zendesk.url}"
+            agent_user_id = {self.bot}
+            group_id = {self.group}
+
+            [pagerduty]
+            token = "demo-pagerduty-key"
+            escalation_policy_id = "PDEMO"
+            api_url = "{sim.pagerduty.url}"
+
+            [database]
+            url = "sqlite:///{workdir}/zsc.db"
+
+            [sync]
+            slack_interval = 0.5
+            zendesk_interval = 0.5
+
+            [report]
+            enabled = false
+            """))
+
+    # ---- showing what happened ----
+    def show_new(self) -> None:
+        slack, zd = self.sim.slack, self.sim.zendesk
+        for message in slack.messages(CHANNEL):
+            self._print(("slack", message["ts"]), "Slack #support", self.who(message), message["text"])
+            for reply in slack.thread(CHANNEL, message["ts"]):
+                self._print(("slack", reply["ts"]), "Slack thread", self.who(reply), reply["text"])
+        for ticket in zd.tickets():
+            self._print(("ticket", ticket["id"], ticket["status"]), f"Zendesk #{ticket['id']}", "status",
+                        f"{ticket['status']} — {ticket['subject']}")
+            for comment in zd.comments(ticket["id"]):
+                kind = "public" if comment["public"] else "internal note"
+                author = zd.user(comment["author_id"])["name"]
+                self._print(("comment", comment["id"]), f"Zendesk #{ticket['id']}", f"{author} ({kind})", comment["body"])
+
+    def _print(self, key: tuple, where: str, who: str, text: str) -> None:
+        if key in self.seen:
+            return
+        self.seen.add(key)
+        first, *rest = (text or "").splitlines() or [""]
+        print(f"  {where:<14} │ {who}: {first}")
+        for line in rest[:4]:
+            print(f"  {'':<14} │   {line}")
+
+    def wait_for(self, what: str, condition: Callable[[], bool]) -> None:
+        deadline = time.monotonic() + STEP_TIMEOUT
+        while time.monotonic() < deadline:
+            self.show_new()
+            if condition():
+                return
+            time.sleep(0.1)
+        raise SystemExit(f"demo: timed out waiting for {what}")
+
+    def who(self, message: dict) -> str:
+        if message.get("bot_id"):
+            return "zsc"
+        user = self.sim.slack.users.get(message.get("user"), {})
+        return user.get("real_name") or message.get("user", "?")
+
+    def bot_replies(self, thread_ts: str) -> list[str]:
+        return [m["text"] for m in self.sim.slack.thread(CHANNEL, thread_ts) if m.get("bot_id")]
+
+    # ---- the conversation ----
+    def play(self) -> None:
+        slack, zd = self.sim.slack, self.sim.zendesk
+        step("Ann asks for help in #support")
+        ts = slack.post(CHANNEL, "UANN", "Deploys to staging fail with a 502 since this morning :sob:")
+        self.wait_for("the ticket and the on-call message",
+                      lambda: zd.tickets() and any("on call" in t for t in self.bot_replies(ts)))
+        ticket = zd.tickets()[0]["id"]
+
+        step("Zoe answers in Zendesk (a public reply and an internal note)")
+        zd.agent_comment(ticket, self.agent, "Looking at it now. Can you send the deploy id?")
+        zd.internal_note(ticket, self.agent, "Probably the load balancer again (internal, never shown in Slack)")
+        self.wait_for("Zoe's reply in the thread", lambda: any("deploy id" in t for t in self.bot_replies(ts)))
+
+        step("Ann replies in the thread, then asks zsc for help")
+        slack.post(CHANNEL, "UANN", "It is deploy 4242", thread_ts=ts)
+        self.wait_for("Ann's reply on the ticket", lambda: any("4242" in c["body"] for c in zd.comments(ticket)))
+        slack.post(CHANNEL, "UANN", "help", thread_ts=ts)
+        self.wait_for("the help reply", lambda: any("resolve" in t and "help" in t for t in self.bot_replies(ts)))
+
+        step("Zoe solves the ticket in Zendesk")
+        zd.solve(ticket, self.agent)
+        self.wait_for("the solved notice", lambda: any("solved" in t for t in self.bot_replies(ts)))
+        internal = any("load balancer" in t for t in self.bot_replies(ts))
+        print("\n  The internal note stayed in Zendesk." if not internal else "\n  BUG: the internal note leaked!")
+        if internal:
+            raise SystemExit(1)
+
+
+def step(text: str) -> None:
+    print(f"\n▶ {text}")
+
+
+def main() -> int:
+    os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")
+    with tempfile.TemporaryDirectory(prefix="zsc-demo-") as tmp, Simulator() as sim:
+        demo = Demo(sim, Path(tmp))
+        print("zsc demo: simulated Slack, Zendesk and PagerDuty are up; starting `zsc run`.")
+        env = dict(os.environ, STATE_DIRECTORY=tmp)
+        log = open(Path(tmp) / "zsc.log", "w")
+        daemon = subprocess.Popen([sys.executable, "-m", "zsc", "--config", str(demo.config), "run"],
+                                  env=env, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            demo.wait_for("zsc to start", lambda: sim.slack.calls["conversations.history"] > 0)
+            demo.sim.slack.calls.clear()
+            demo.play()
+        except SystemExit as exc:
+            print(exc, file=sys.stderr)
+            print((Path(tmp) / "zsc.log").read_text()[-3000:], file=sys.stderr)
+            return 1
+        finally:
+            daemon.send_signal(signal.SIGTERM)
+            code = daemon.wait(timeout=15)
+        print(f"\nzsc stopped cleanly (exit {code}). Everything above was mirrored by the real daemon, over HTTP.")
+        return 0 if code == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
