@@ -104,7 +104,8 @@ def test_minimal_config_gets_documented_defaults(load, tmp_path):
     assert c.slack.workspace_uri == ""
     assert c.slack.api_url == "https://slack.com/api/"
     assert c.slack.allowed_bot_ids == ()
-    assert c.slack.scopes == ("channels:history", "groups:history", "chat:write", "users:read", "users:read.email")
+    assert c.slack.scopes == ("channels:history", "groups:history", "channels:read", "groups:read", "chat:write",
+                              "users:read", "users:read.email")
     assert c.zendesk.oauth_token == ""
     assert c.zendesk.requester_from_slack is True
     assert c.zendesk.scopes == ("read", "write", "impersonate")

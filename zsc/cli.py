@@ -53,16 +53,21 @@ def main(ctx: click.Context, config_path: str | None, log_level: str | None, log
     ctx.obj.update(config_path=config_path, log_level=log_level, log_format=log_format, debug=debug)
 
 
-def load(ctx: click.Context, **overrides: Any):
-    """Read the config and set up logging; shared by every command that needs them."""
+def load(ctx: click.Context, require_secrets: bool = True, log_file: str | None = None, quiet: bool = False):
+    """Read the config and set up logging; shared by every command that needs them.
+
+    `require_secrets=False` is for commands that run precisely because a secret is
+    missing (`zsc auth`) or need none (`zsc status`). `quiet` is for one-shot
+    commands that print their own results: routine lines would only repeat them."""
     from zsc import logs
     from zsc.config import load_config
     from zsc.service import secrets_of
 
-    config = load_config(ctx.obj["config_path"])
-    level = ctx.obj["log_level"] or config.logging.level
-    style = ctx.obj["log_format"] or config.logging.format
-    logs.setup(level=level, style=style, secrets=secrets_of(config), log_file=overrides.get("log_file"))
+    root = ctx.find_root().obj
+    config = load_config(root["config_path"], require_secrets=require_secrets)
+    level = root["log_level"] or ("warning" if quiet else config.logging.level)
+    style = root["log_format"] or config.logging.format
+    logs.setup(level=level, style=style, secrets=secrets_of(config), log_file=log_file)
     return config
 
 
@@ -79,7 +84,7 @@ def sync_once_cmd(ctx: click.Context, dry_run: bool, since: str | None) -> None:
     from zsc.service import build_context, sync_once
     from zsc.sync.engine import parse_since
 
-    config = load(ctx)
+    config = load(ctx, quiet=True)
     when = _parse_date(since)
     context = build_context(config, dry_run=dry_run or None)
     try:

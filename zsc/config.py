@@ -437,7 +437,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("slack", "redirect_uri", Url(empty_ok=True), "",
             "OAuth redirect URL registered with the Slack app, for `zsc auth`."),
     Setting("slack", "scopes", ListOf(STRING),
-            ["channels:history", "groups:history", "chat:write", "users:read", "users:read.email"],
+            ["channels:history", "groups:history", "channels:read", "groups:read", "chat:write", "users:read", "users:read.email"],
             "Bot scopes `zsc auth` asks for."),
     # [zendesk]
     Setting("zendesk", "subdomain",

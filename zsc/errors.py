@@ -31,9 +31,14 @@ class ApiError(UserError):
 
 
 class AuthError(ApiError):
-    """The credential was refused: waiting will not help, a person must fix it."""
+    """The credential was refused: waiting will not help, a person must fix it.
+    `needed` names a missing OAuth scope when the API says which."""
 
     retryable = False
+
+    def __init__(self, api: str, message: str, needed: str | None = None) -> None:
+        super().__init__(api, message)
+        self.needed = needed
 
 
 class NotFound(ApiError):

@@ -13,9 +13,9 @@ from zsc.store import Store
 from zsc.sync.context import CycleResult, SyncContext
 
 
-# Feature modules that plug into the engine's hooks when imported (commands, email
-# intake, notices after a new issue).
-FEATURE_MODULES = ("zsc.commands", "zsc.sync.email", "zsc.notices")
+# Feature modules that plug into the engine's and the daemon's hooks when imported
+# (commands, email intake, notices after a new issue, the daily report job).
+FEATURE_MODULES = ("zsc.commands", "zsc.sync.email", "zsc.notices", "zsc.report")
 
 
 def load_features() -> None:

@@ -67,7 +67,8 @@ class SlackAdapter:
             return AuthError(API, f"{method}: the token was refused ({error}); replace it with `zsc auth slack` and check with `zsc auth check`")
         if error == "missing_scope":
             needed = data.get("needed", "?")
-            return AuthError(API, f"{method}: the app lacks the scope {needed}; add it under OAuth & Permissions, reinstall the app, and update the token")
+            return AuthError(API, f"{method}: the app lacks the scope {needed}; add it under OAuth & Permissions, reinstall the app, and update the token",
+                             needed=str(needed))
         if error in CHANNEL_ERRORS:
             return NotFound(API, f"{method}: {CHANNEL_ERRORS[error]}")
         return Rejected(API, f"{method}: {error or f'HTTP {status}'}")
@@ -110,6 +111,10 @@ class SlackAdapter:
             args["latest"] = latest
         messages = list(self._pages("conversations.history", "messages", **args))
         return sorted(messages, key=lambda m: _ts_key(m.get("ts", "0")))
+
+    def latest(self, channel: str, limit: int = 15) -> list[dict[str, Any]]:
+        """The newest top-level messages, one call (cheap even on Slack's limited tier)."""
+        return list(self._call("conversations.history", channel=channel, limit=limit).get("messages") or [])
 
     def replies(self, channel: str, thread_ts: str, oldest: str | None = None) -> list[dict[str, Any]]:
         """Replies in a thread after `oldest` (the parent excluded), oldest first, each once."""

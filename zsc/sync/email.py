@@ -77,7 +77,7 @@ def sender_allowed(email: str | None, email_config: Any) -> bool:
 # ---------------------------------------------------------------- the hook
 
 def on_unmapped_ticket(ctx: SyncContext, ticket: Ticket) -> None:
-    if not is_new_email(ctx, ticket) or ctx.store.checkpoint(_denied_marker(ticket.id)) is not None:
+    if not is_new_email(ctx, ticket) or ctx.store.checkpoint(denied_marker(ticket.id)) is not None:
         return
     name, address = requester(ctx, ticket)
     reason = denial_reason(address, ctx.config.email)
@@ -111,12 +111,12 @@ def deny(ctx: SyncContext, ticket: Ticket, address: str | None, reason: str) -> 
     with ctx.store.atomic():
         count = int(ctx.store.checkpoint(DENIED_COUNT) or 0) + 1
         ctx.store.set_checkpoint(DENIED_COUNT, str(count))
-        ctx.store.set_checkpoint(_denied_marker(ticket.id), reason)
+        ctx.store.set_checkpoint(denied_marker(ticket.id), reason)
     ctx.result.did(f"Zendesk #{ticket.id}: email from {address or 'an unknown address'} not posted to Slack ({reason})",
                    ticket_id=ticket.id)
 
 
-def _denied_marker(ticket_id: int) -> str:
+def denied_marker(ticket_id: int) -> str:
     return f"email:denied:{ticket_id}"
 
 

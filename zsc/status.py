@@ -1,0 +1,187 @@
+"""`zsc status`: how the bridge is doing, read from the store alone (no API calls), so
+it answers even when Slack or Zendesk is down -- which is when it is needed.
+
+A source is stale when it has not polled successfully for more than STALE_FACTOR
+times its interval (or never has); `zsc status` then exits 1, for monitoring.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any
+from urllib.parse import urlsplit
+
+from zsc.store import SCHEMA_VERSION, TO_SLACK, TO_ZENDESK, Checkpoint, Intent, MirroredItem, SourceStatus, utcnow
+
+STALE_FACTOR = 5
+LEADER_CHECKPOINT = "daemon:leader"  # {"host", "pid", "since"}, written by the daemon
+CURSOR_PREFIXES = ("slack:", "zendesk:")  # the engine's cursors; other checkpoints are bookkeeping
+
+
+@dataclass
+class Source:
+    source: str
+    interval: float | None  # seconds between polls; None for sources without one
+    last_success_at: datetime | None = None
+    last_attempt_at: datetime | None = None
+    last_error_at: datetime | None = None
+    last_error: str | None = None
+    stale: bool = False
+
+
+@dataclass
+class Cursor:
+    name: str
+    value: str
+    updated_at: datetime | None
+    moment: datetime | None = None  # what the value means as a time, when it is one
+
+
+@dataclass
+class Status:
+    now: datetime  # naive UTC, like everything in the store
+    database: str
+    store_exists: bool
+    schema_version: int
+    sources: list[Source] = field(default_factory=list)
+    cursors: list[Cursor] = field(default_factory=list)
+    open_issues: int = 0
+    oldest_open_at: datetime | None = None
+    mirrored_24h: dict[str, int] = field(default_factory=dict)
+    pending_writes: int = 0
+    next_report: datetime | None = None  # aware, in the report's timezone
+    next_report_known: bool = True  # False: this build has no report module
+    leader: dict[str, Any] | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not any(s.stale for s in self.sources)
+
+    def as_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["schema_version"] = {"store": self.schema_version, "code": SCHEMA_VERSION}
+        data["next_report"] = self.next_report.isoformat() if self.next_report else (
+            None if self.next_report_known else "n/a")
+        del data["next_report_known"]
+        data["ok"] = self.ok
+        return json.loads(json.dumps(data, default=_json_time))
+
+
+def gather(config: Any) -> Status:
+    from zsc.service import open_store
+
+    # No store yet (nothing has run): look at an empty one instead of creating the file.
+    store = open_store(config, dry_run=True)
+    try:
+        now = utcnow()
+        status = Status(now=now, database=_safe_url(config.database.url),
+                        store_exists=not (store.is_sqlite and store.sqlite_path is None)
+                        or config.database.url.endswith(":memory:"),
+                        schema_version=store.schema_version())
+        status.sources = _sources(config, now)
+        status.cursors = _cursors()
+        issues = store.open_issues()
+        status.open_issues = len(issues)
+        status.oldest_open_at = min((i.opened_at for i in issues), default=None)
+        day_ago = now - timedelta(hours=24)
+        status.mirrored_24h = {
+            direction: MirroredItem.select().where((MirroredItem.direction == direction)
+                                                   & (MirroredItem.created_at >= day_ago)).count()
+            for direction in (TO_ZENDESK, TO_SLACK)
+        }
+        status.pending_writes = Intent.select().count()
+        status.leader = _leader(store.checkpoint(LEADER_CHECKPOINT))
+        status.next_report, status.next_report_known = _next_report(config, now)
+        return status
+    finally:
+        store.close()
+
+
+def _sources(config: Any, now: datetime) -> list[Source]:
+    intervals = {"slack": config.sync.slack_interval, "zendesk": config.sync.zendesk_interval}
+    rows = {row.source: row for row in SourceStatus.select()}
+    sources = []
+    for name in [*intervals, *sorted(set(rows) - set(intervals))]:
+        row = rows.get(name)
+        source = Source(name, intervals.get(name))
+        if row:
+            source.last_success_at, source.last_attempt_at = row.last_success_at, row.last_attempt_at
+            source.last_error_at, source.last_error = row.last_error_at, row.last_error
+        if source.interval is not None:
+            limit = timedelta(seconds=STALE_FACTOR * source.interval)
+            source.stale = source.last_success_at is None or now - source.last_success_at > limit
+        sources.append(source)
+    return sources
+
+
+def _cursors() -> list[Cursor]:
+    cursors = []
+    for row in Checkpoint.select().order_by(Checkpoint.name):
+        if row.name.startswith(CURSOR_PREFIXES):
+            cursors.append(Cursor(row.name, row.value, row.updated_at, _as_time(row.name, row.value)))
+    return cursors
+
+
+def _as_time(name: str, value: str) -> datetime | None:
+    """Slack cursors are message timestamps and the export start is epoch seconds;
+    the export cursor is opaque."""
+    if not (name.startswith("slack:") or name.endswith("_start")):
+        return None
+    try:
+        return datetime.fromtimestamp(float(value), timezone.utc).replace(tzinfo=None)
+    except (ValueError, OverflowError, OSError):
+        return None
+
+
+def _leader(raw: str | None) -> dict[str, Any] | None:
+    if raw is None:
+        return None
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        return {"raw": raw}
+    return data if isinstance(data, dict) else {"raw": raw}
+
+
+def _next_report(config: Any, now: datetime) -> tuple[datetime | None, bool]:
+    try:
+        from zsc.report import next_report_time
+    except ImportError:
+        return None, False
+    when = next_report_time(config, now.replace(tzinfo=timezone.utc))
+    return (when.astimezone(config.report.timezone) if when else None), True
+
+
+def _safe_url(url: str) -> str:
+    """The database URL without a password."""
+    parts = urlsplit(url)
+    if parts.password:
+        netloc = f"{parts.username}:***@{parts.hostname}" + (f":{parts.port}" if parts.port else "")
+        return parts._replace(netloc=netloc).geturl()
+    return url
+
+
+def _json_time(value: Any) -> str:
+    if isinstance(value, datetime):
+        return value.isoformat() if value.tzinfo else value.replace(microsecond=0).isoformat() + "Z"
+    raise TypeError(type(value).__name__)
+
+
+# ---------------------------------------------------------------- rendering helpers
+
+def ago(now: datetime, then: datetime | None) -> str:
+    """"3m 12s ago"; "never" for None."""
+    if then is None:
+        return "never"
+    seconds = int((now - then).total_seconds())
+    if seconds < 0:
+        return "just now"
+    parts = [(seconds // 86400, "d"), (seconds % 86400 // 3600, "h"), (seconds % 3600 // 60, "m"), (seconds % 60, "s")]
+    shown = [f"{n}{unit}" for n, unit in parts if n][:2]
+    return (" ".join(shown) or "0s") + " ago"
+
+
+def stamp(moment: datetime | None) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M:%S") + "Z" if moment else "never"
