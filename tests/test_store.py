@@ -94,14 +94,34 @@ def test_checkpoint_moves_only_with_its_transaction(store):
 
 def test_intent_lifecycle(store):
     issue = make_issue(store, ticket=1)
-    first = store.begin_intent("comment:C1:1.2", "comment", issue, {"body": "hi"})
-    again = store.begin_intent("comment:C1:1.2", "comment", issue, {"body": "hi"})
-    assert again.id == first.id and again.attempts == 2 and again.data == {"body": "hi"}
+    store.begin_intent("comment:C1:1.2", "comment", issue, {"body": "hi"})
+    store.begin_intent("comment:C1:1.2", "comment", issue, {"body": "hi"})
+    again = store.intent("comment:C1:1.2")
+    assert again.attempts == 2 and again.data == {"body": "hi"} and again.issue_id == issue.id
     assert [i.key for i in store.pending_intents()] == ["comment:C1:1.2"]
     with store.atomic():
         store.record_item(issue, st.TO_ZENDESK, "reply", slack_ts="1.2", comment_id=3)
         store.finish_intent("comment:C1:1.2")
     assert store.pending_intents() == []
+    # a fresh cycle reads the same from the database
+    store.reset_caches()
+    assert store.intent("comment:C1:1.2") is None and not store.has_pending()
+
+
+def test_recorded_cache_follows_writes(store):
+    issue = make_issue(store, ticket=1)
+    assert store.recorded(issue).slack_ts == set()
+    store.record_item(issue, st.TO_SLACK, "comment", slack_ts="5.5", comment_id=9, ref="comment:9")
+    cached = store.recorded(issue)
+    assert cached.slack_ts == {"5.5"} and cached.comment_ids == {9} and cached.refs == {"comment:9"}
+    store.reset_caches()
+    fresh = store.recorded(issue)
+    assert (fresh.slack_ts, fresh.comment_ids, fresh.refs) == ({"5.5"}, {9}, {"comment:9"})
+    store.record_item(issue, st.TO_ZENDESK, "message", slack_ts="1.0")
+    store.set_item_comment(issue, "1.0", 77)
+    assert 77 in store.recorded(issue).comment_ids
+    store.reset_caches()
+    assert 77 in store.mapped_comment_ids(issue)
 
 
 def test_close_keeps_first_close_time(store):

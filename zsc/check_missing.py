@@ -22,14 +22,13 @@ pending effect up on the far side before writing, exactly as after a crash
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
 
 from zsc.adapters.slack import permalink
 from zsc.errors import ApiError, AuthError, RateLimited, UserError
-from zsc.store import DONE_STATUSES, CommandRun, Intent, Issue, utcnow
+from zsc.store import DONE_STATUSES, CommandRun, Issue, utcnow
 from zsc.sync import slack_to_zendesk as s2z
 from zsc.sync import zendesk_to_slack as z2s
 from zsc.sync.context import CycleResult, SyncContext, slack_ts_for
@@ -318,7 +317,7 @@ def repair(ctx: SyncContext, found: Scan) -> CycleResult:
             except ApiError as exc:
                 ctx.result.failed(f"{gap.where}: {exc}")
     finally:
-        _drop_unused(marked)
+        _drop_unused(ctx, marked)
     return ctx.result
 
 
@@ -384,19 +383,17 @@ def _mark_unknown(ctx: SyncContext, found: Scan) -> list[str]:
     created = []
     with ctx.store.atomic():
         for key, kind, when in planned:
-            if Intent.get_or_none(Intent.key == key) is None:
+            if ctx.store.intent(key) is None:
                 # attempts=0 tells "marked by check-missing, never tried" from a real pending write.
-                Intent.create(key=key, kind=kind, payload=json.dumps({"check_missing": True}), created_at=when,
-                              attempts=0)
+                ctx.store.begin_intent(key, kind, None, {"check_missing": True}, created_at=when, attempts=0)
                 created.append(key)
     return created
 
 
-def _drop_unused(keys: list[str]) -> None:
+def _drop_unused(ctx: SyncContext, keys: list[str]) -> None:
     """Marks the repair never reached (e.g. no status notice was due) must not linger
     as pending writes."""
-    if keys:
-        Intent.delete().where(Intent.key.in_(keys) & (Intent.attempts == 0)).execute()
+    ctx.store.drop_unattempted(keys)
 
 
 # ---------------------------------------------------------------- helpers

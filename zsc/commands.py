@@ -247,7 +247,7 @@ def reply_to_keywords(ctx: SyncContext, issue: Issue, message: dict[str, Any]) -
     text = fmt.slack_to_plain(message.get("text") or "")  # link labels, "&amp;" -> "&"...
     for index, keyword in enumerate(ctx.config.keywords):
         ref = f"keyword:{issue.id}:{index}"
-        if ctx.store.ref_item(ref) is None and mentions(text, keyword.match):
+        if ref not in ctx.store.recorded(issue).refs and mentions(text, keyword.match):
             post_once(ctx, issue, ref, "keyword", keyword.reply)
             ctx.result.did(f"Slack {issue.channel}/{message['ts']}: keyword reply {index + 1}",
                            channel=issue.channel, thread_ts=issue.thread_ts, ticket_id=issue.ticket_id)

@@ -23,7 +23,7 @@ def post_hours_notice(ctx: SyncContext, issue: Issue) -> None:
 
 def post_oncall_notice(ctx: SyncContext, issue: Issue) -> None:
     ref = f"oncall:{issue.ticket_id}"
-    if ctx.oncall is None or ctx.store.ref_item(ref) is not None:
+    if ctx.oncall is None or ref in ctx.store.recorded(issue).refs:
         return  # checked first so a resumed issue costs no PagerDuty call
     text = ctx.oncall.message()  # None when nobody is on call or PagerDuty failed (logged there)
     if text:

@@ -241,11 +241,29 @@ def open_database(url: str) -> pw.Database:
     raise ConfigError(f"[database] url: unsupported database URL scheme in {url.split(':', 1)[0]!r}; use sqlite:///PATH or postgresql://USER@HOST/DB")
 
 
+class _Recorded:
+    """What is already recorded for one issue, so the hot path asks sets, not SQL."""
+
+    __slots__ = ("slack_ts", "comment_ids", "refs")
+
+    def __init__(self) -> None:
+        self.slack_ts: set[str] = set()
+        self.comment_ids: set[int] = set()
+        self.refs: set[str] = set()
+
+
 class Store:
-    """Open (and create or upgrade) the store at `url`; binds the models to it."""
+    """Open (and create or upgrade) the store at `url`; binds the models to it.
+
+    The hot path of a catch-up (thousands of items) is a handful of small writes per
+    item, so the lookups it makes are served from per-cycle caches that the store's
+    own write methods keep current; `reset_caches()` starts each cycle afresh from the
+    database (and must follow any write made around these methods)."""
 
     def __init__(self, url: str) -> None:
         self.url = url
+        self._pending: set[str] | None = None
+        self._recorded: dict[int, _Recorded] = {}
         self.db = open_database(url)
         db_proxy.initialize(self.db)
         try:
@@ -279,6 +297,15 @@ class Store:
     def close(self) -> None:
         if not self.db.is_closed():
             self.db.close()
+
+    def reset_caches(self) -> None:
+        self._pending = None
+        self._recorded.clear()
+
+    def _exec(self, sql: str, params: tuple) -> Any:
+        """Plain SQL for the few statements run once per mirrored item: building them
+        through the ORM costs more than running them."""
+        return self.db.execute_sql(sql.replace("?", self.db.param), params)
 
     def atomic(self):
         return self.db.atomic()
@@ -319,6 +346,12 @@ class Store:
             issue.closed_at = when or utcnow()
         issue.save()
 
+    def advance_reply_cursor(self, issue: Issue, ts: str) -> None:
+        """The thread cursor: every reply up to `ts` is handled (one per item, so plain SQL)."""
+        now = utcnow()
+        self._exec("UPDATE issue SET slack_reply_cursor = ?, last_activity_at = ? WHERE id = ?", (ts, now, issue.id))
+        issue.slack_reply_cursor, issue.last_activity_at = ts, now
+
     def reopen_issue(self, issue: Issue, status: str = "open") -> None:
         issue.status = status
         issue.closed_at = None
@@ -335,40 +368,78 @@ class Store:
         return MirroredItem.get_or_none(MirroredItem.ref == ref)
 
     def record_item(self, issue: Issue, direction: str, kind: str, *, slack_ts: str | None = None,
-                    comment_id: int | None = None, ref: str | None = None) -> MirroredItem:
-        return MirroredItem.create(
-            issue=issue, direction=direction, kind=kind, channel=issue.channel if slack_ts else None,
-            slack_ts=slack_ts, zendesk_comment_id=comment_id, ref=ref,
-        )
+                    comment_id: int | None = None, ref: str | None = None) -> None:
+        self._exec('INSERT INTO mirrored_item (issue_id, direction, kind, channel, slack_ts, zendesk_comment_id, '
+                   'ref, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+                   (issue.id, direction, kind, issue.channel if slack_ts else None, slack_ts, comment_id, ref, utcnow()))
+        recorded = self._recorded.get(issue.id)
+        if recorded is not None:
+            _remember(recorded, slack_ts, comment_id, ref)
+
+    def set_item_comment(self, issue: Issue, slack_ts: str, comment_id: int) -> None:
+        """Fill in the comment id of an item recorded without one (its answer was lost)."""
+        MirroredItem.update(zendesk_comment_id=comment_id).where(
+            (MirroredItem.issue == issue) & (MirroredItem.slack_ts == slack_ts)).execute()
+        recorded = self._recorded.get(issue.id)
+        if recorded is not None:
+            recorded.comment_ids.add(comment_id)
+
+    def recorded(self, issue: Issue) -> _Recorded:
+        """Ids and refs already recorded for this issue (cached for the cycle)."""
+        recorded = self._recorded.get(issue.id)
+        if recorded is None:
+            recorded = self._recorded[issue.id] = _Recorded()
+            rows = self._exec("SELECT slack_ts, zendesk_comment_id, ref FROM mirrored_item WHERE issue_id = ?", (issue.id,))
+            for slack_ts, comment_id, ref in rows:
+                _remember(recorded, slack_ts, comment_id, ref)
+        return recorded
 
     def mapped_comment_ids(self, issue: Issue) -> set[int]:
-        q = MirroredItem.select(MirroredItem.zendesk_comment_id).where(
-            (MirroredItem.issue == issue) & MirroredItem.zendesk_comment_id.is_null(False))
-        return {row.zendesk_comment_id for row in q}
+        return set(self.recorded(issue).comment_ids)
 
     def mapped_slack_ts(self, issue: Issue) -> set[str]:
-        q = MirroredItem.select(MirroredItem.slack_ts).where(
-            (MirroredItem.issue == issue) & MirroredItem.slack_ts.is_null(False))
-        return {row.slack_ts for row in q}
+        return set(self.recorded(issue).slack_ts)
 
     # ---- intents ----
+    def _pending_keys(self) -> set[str]:
+        if self._pending is None:
+            self._pending = {key for (key,) in self._exec('SELECT "key" FROM intent', ())}
+        return self._pending
+
     def intent(self, key: str) -> Intent | None:
+        if key not in self._pending_keys():
+            return None
         return Intent.get_or_none(Intent.key == key)
 
-    def begin_intent(self, key: str, kind: str, issue: Issue | None, payload: dict[str, Any]) -> Intent:
-        """Record that we are about to write; committed before the write happens."""
-        with self.db.atomic():
-            existing = self.intent(key)
-            if existing:
-                Intent.update(attempts=Intent.attempts + 1).where(Intent.id == existing.id).execute()
-                return self.intent(key)
-            return Intent.create(key=key, kind=kind, issue=issue, payload=json.dumps(payload), attempts=1)
+    def begin_intent(self, key: str, kind: str, issue: Issue | None, payload: dict[str, Any],
+                     created_at: datetime | None = None, attempts: int = 1) -> None:
+        """Record that we are about to write; committed before the write happens.
+        (`attempts=0` marks a write that may have happened without our knowing.)"""
+        if key in self._pending_keys():
+            self._exec('UPDATE intent SET attempts = attempts + 1 WHERE "key" = ?', (key,))
+            return
+        self._exec('INSERT INTO intent ("key", kind, issue_id, payload, created_at, attempts) VALUES (?, ?, ?, ?, ?, ?)',
+                   (key, kind, issue.id if issue is not None else None, json.dumps(payload), created_at or utcnow(),
+                    attempts))
+        self._pending_keys().add(key)
 
     def finish_intent(self, key: str) -> None:
         """Call inside the transaction that records the write's result."""
-        Intent.delete().where(Intent.key == key).execute()
+        self._exec('DELETE FROM intent WHERE "key" = ?', (key,))
+        self._pending_keys().discard(key)
+
+    def drop_unattempted(self, keys: list[str]) -> None:
+        """Remove marks (attempts = 0) that no write ever used."""
+        if keys:
+            Intent.delete().where(Intent.key.in_(keys) & (Intent.attempts == 0)).execute()
+            self._pending = None
+
+    def has_pending(self) -> bool:
+        return bool(self._pending_keys())
 
     def pending_intents(self) -> list[Intent]:
+        if not self.has_pending():
+            return []
         return list(Intent.select().order_by(Intent.id))
 
     # ---- people ----
@@ -410,6 +481,15 @@ def opened(url: str) -> Iterator[Store]:
         yield store
     finally:
         store.close()
+
+
+def _remember(recorded: _Recorded, slack_ts: str | None, comment_id: int | None, ref: str | None) -> None:
+    if slack_ts:
+        recorded.slack_ts.add(slack_ts)
+    if comment_id is not None:
+        recorded.comment_ids.add(comment_id)
+    if ref:
+        recorded.refs.add(ref)
 
 
 def _upsert(model: type[pw.Model], **values: Any) -> None:

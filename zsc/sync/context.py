@@ -48,6 +48,7 @@ class SyncContext:
     dry_run: bool = False
     result: CycleResult = field(default_factory=CycleResult)
     dry_lines: list[str] = field(default_factory=list)  # what a dry run would have written
+    memo: dict[Any, Any] = field(default_factory=dict)  # per-cycle lookups (people), cleared each cycle
 
     @property
     def channel(self) -> str:

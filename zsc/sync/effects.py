@@ -39,12 +39,12 @@ def once(ctx: SyncContext, key: str, kind: str, issue: Issue | None, payload: di
 
 def post_once(ctx: SyncContext, issue: Issue, ref: str, kind: str, text: str, *,
               comment_id: int | None = None, thread: bool = True, channel: str | None = None,
-              extra: Callable[[str], None] | None = None) -> str:
+              extra: Callable[[str], None] | None = None) -> str | None:
     """Post `text` in the issue's thread (or top level) once, tagged with `ref` in the
-    message metadata so a post whose answer was lost is found again."""
-    existing = ctx.store.ref_item(ref)
-    if existing is not None:
-        return existing.slack_ts
+    message metadata so a post whose answer was lost is found again. Returns the new
+    message's ts, or None when it had been posted before."""
+    if ref in ctx.store.recorded(issue).refs:
+        return None
     channel = channel or issue.channel
     metadata = {"event_type": ZSC_EVENT, "event_payload": {"ref": ref}}
 
@@ -73,13 +73,14 @@ def ts_with_ref(messages: list[dict[str, Any]], ref: str) -> str | None:
 def comment_once(ctx: SyncContext, issue: Issue, key: str, kind: str, body: str, *, public: bool,
                  author_id: int | None, slack_ts: str | None = None, ref: str | None = None,
                  status: str | None = None, extra: Callable[[int | None], None] | None = None) -> int | None:
-    """Add a Zendesk comment once. Zendesk has no idempotency key for comments, so a
+    """Add a Zendesk comment once (returns its id; None when added before).
+    Zendesk has no idempotency key for comments, so a
     lost answer is resolved by finding our comment by author and exact body among
     the ticket's comments written since the intent, not yet mapped to anything."""
     author = author_id or ctx.config.zendesk.agent_user_id
-    done = (ctx.store.slack_item(issue.channel, slack_ts) if slack_ts else None) or (ctx.store.ref_item(ref) if ref else None)
-    if done is not None:
-        return done.zendesk_comment_id
+    recorded = ctx.store.recorded(issue)
+    if (slack_ts and slack_ts in recorded.slack_ts) or (ref and ref in recorded.refs):
+        return None
 
     def do() -> int | None:
         return ctx.zendesk.add_comment(issue.ticket_id, body, public=public, author_id=author, status=status)
@@ -112,6 +113,8 @@ def find_written_comment(ctx: SyncContext, issue: Issue, since: datetime, author
 def resolve_pending_comments(ctx: SyncContext, issue: Issue, comments: list[Comment]) -> None:
     """Before mirroring a ticket's comments to Slack, claim the ones zsc itself wrote
     but never heard back about, so they are not echoed into the thread."""
+    if not ctx.store.has_pending():
+        return
     for intent in ctx.store.pending_intents():
         if intent.issue_id != issue.id or not intent.key.startswith(("comment:", "permalink:", "command:")):
             continue

@@ -58,6 +58,8 @@ def run_source(ctx: SyncContext, source: str, fn) -> CycleResult:
     """Run one side's poll, turning whole-cycle problems into one failure line and
     recording the source's health for `zsc status`."""
     ctx.result = CycleResult()
+    ctx.store.reset_caches()
+    ctx.memo.clear()
     try:
         fn(ctx)
     except Stopping:

@@ -24,6 +24,13 @@ class Person:
 def slack_person(ctx: SyncContext, user_id: str | None, fallback_name: str = "Someone") -> Person:
     if not user_id:
         return Person("", fallback_name, None)
+    memo = ctx.memo.get(("slack", user_id))
+    if memo is None:
+        memo = ctx.memo[("slack", user_id)] = _slack_person(ctx, user_id)
+    return memo
+
+
+def _slack_person(ctx: SyncContext, user_id: str) -> Person:
     cached = ctx.store.slack_user(user_id)
     if cached and utcnow() - cached.fetched_at < REFRESH:
         return Person(user_id, cached.name, cached.email)
@@ -45,6 +52,13 @@ def zendesk_user_for(ctx: SyncContext, person: Person) -> int | None:
     """The Zendesk user id of a Slack person (by email), or None when they have none."""
     if not person.email:
         return None
+    key = ("zendesk_for", person.slack_user_id, person.email)
+    if key not in ctx.memo:
+        ctx.memo[key] = _zendesk_user_for(ctx, person)
+    return ctx.memo[key]
+
+
+def _zendesk_user_for(ctx: SyncContext, person: Person) -> int | None:
     cached = ctx.store.slack_user(person.slack_user_id)
     if cached and cached.zendesk_user_id is not None and utcnow() - cached.fetched_at < REFRESH:
         return cached.zendesk_user_id or None
@@ -62,6 +76,13 @@ def remember_zendesk_user(ctx: SyncContext, person: Person, zendesk_user_id: int
 def zendesk_name(ctx: SyncContext, user_id: int | None) -> str:
     if not user_id:
         return "Zendesk"
+    key = ("zendesk_name", user_id)
+    if key not in ctx.memo:
+        ctx.memo[key] = _zendesk_name(ctx, user_id)
+    return ctx.memo[key]
+
+
+def _zendesk_name(ctx: SyncContext, user_id: int) -> str:
     cached = ctx.store.zendesk_user(user_id)
     if cached and utcnow() - cached.fetched_at < REFRESH:
         return cached.name

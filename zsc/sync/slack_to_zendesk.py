@@ -137,9 +137,7 @@ def claim_description(ctx: SyncContext, issue: Issue) -> None:
     """After a create whose answer was lost, the ticket's first comment is ours."""
     comments = ctx.zendesk.comments(issue.ticket_id)
     if comments:
-        item = ctx.store.slack_item(issue.channel, issue.thread_ts)
-        item.zendesk_comment_id = comments[0].id
-        item.save()
+        ctx.store.set_item_comment(issue, issue.thread_ts, comments[0].id)
 
 
 # ---------------------------------------------------------------- replies
@@ -155,13 +153,11 @@ def mirror_replies(ctx: SyncContext, issue: Issue, latest_reply: str | None) -> 
 
 def advance_reply_cursor(ctx: SyncContext, issue: Issue, ts: str) -> None:
     if ts_after(ts, issue.slack_reply_cursor):
-        issue.slack_reply_cursor = ts
-        issue.last_activity_at = utcnow()
-        issue.save()
+        ctx.store.advance_reply_cursor(issue, ts)
 
 
 def handle_reply(ctx: SyncContext, issue: Issue, reply: dict[str, Any]) -> None:
-    if ctx.store.slack_item(issue.channel, reply["ts"]) or not is_person_content(ctx, reply):
+    if reply["ts"] in ctx.store.recorded(issue).slack_ts or not is_person_content(ctx, reply):
         return
     for hook in reply_hooks:
         if hook(ctx, issue, reply):
@@ -180,8 +176,10 @@ def mirror_reply(ctx: SyncContext, issue: Issue, reply: dict[str, Any]) -> None:
     # A comment by the agent would leave a solved ticket solved; ask Zendesk to reopen it.
     reopen = "open" if issue.status == "solved" else None
     try:
+        # the thread cursor moves in the same transaction that records the comment
         comment_once(ctx, issue, f"comment:{issue.channel}:{reply['ts']}", "reply", body, public=True,
-                     author_id=zendesk_user, slack_ts=reply["ts"], status=reopen)
+                     author_id=zendesk_user, slack_ts=reply["ts"], status=reopen,
+                     extra=lambda _id: advance_reply_cursor(ctx, issue, reply["ts"]))
     except Rejected as exc:
         if "closed" not in str(exc).lower():
             raise
