@@ -15,7 +15,6 @@ from __future__ import annotations
 import re
 import secrets as random
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Callable
 from urllib.parse import parse_qs, urlsplit
@@ -276,7 +275,6 @@ def _slack_email_scope(slack: Any, config: Any, channel: str) -> Check:
 
 
 def _people_to_look_up(slack: Any, config: Any, channel: str) -> list[str]:
-    from zsc.sync.context import slack_ts_for
 
     found: list[str] = []
     try:  # people zsc has met, when the store is there (no store is created for this)

@@ -3,10 +3,8 @@ so both drive the very same engine."""
 
 from __future__ import annotations
 
-from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Iterator
 
 from zsc.adapters.ratelimit import RateGate
 from zsc.store import Store
@@ -85,23 +83,10 @@ def build_context(config, store: Store | None = None, dry_run: bool | None = Non
     return ctx
 
 
-@contextmanager
-def rolled_back(ctx: SyncContext) -> Iterator[None]:
-    """Under --dry-run every store write of the cycle is undone at the end."""
-    if not ctx.dry_run:
-        yield
-        return
-    with ctx.store.db.atomic() as txn:
-        try:
-            yield
-        finally:
-            txn.rollback()
-
-
 def sync_once(ctx: SyncContext, since: datetime | None = None) -> CycleResult:
     from zsc.sync import engine
 
-    with rolled_back(ctx):
+    with engine.dry_run_rollback(ctx):  # the start position too
         result = engine.cycle(ctx, since=since)
     if ctx.dry_run:
         result.actions = list(ctx.dry_lines)

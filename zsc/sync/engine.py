@@ -6,8 +6,9 @@ rest still get their turn, and re-reading next cycle is harmless."""
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import Any, Iterator
 
 import peewee as pw
 from loguru import logger
@@ -61,7 +62,8 @@ def run_source(ctx: SyncContext, source: str, fn) -> CycleResult:
     ctx.store.reset_caches()
     ctx.memo.clear()
     try:
-        fn(ctx)
+        with dry_run_rollback(ctx):
+            fn(ctx)
     except Stopping:
         raise
     except RateLimited as exc:
@@ -74,6 +76,21 @@ def run_source(ctx: SyncContext, source: str, fn) -> CycleResult:
     if not ctx.dry_run:
         ctx.store.mark_source(source, "; ".join(ctx.result.failures)[:500] or None)
     return ctx.result
+
+
+@contextmanager
+def dry_run_rollback(ctx: SyncContext) -> Iterator[None]:
+    """Under --dry-run / [sync] dry_run every store write of the poll is undone: the
+    adapters only describe their writes, so nothing may be recorded as done."""
+    if not ctx.dry_run:
+        yield
+        return
+    with ctx.store.db.atomic() as txn:
+        try:
+            yield
+        finally:
+            txn.rollback()
+            ctx.store.reset_caches()
 
 
 def cycle(ctx: SyncContext, since: datetime | None = None) -> CycleResult:
