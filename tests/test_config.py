@@ -829,3 +829,14 @@ def test_unreadable_credential_is_named(load, env, tmp_path):
     message = error_of(load)
     assert message.startswith(f"{tmp_path}/creds/ZSC_SLACK_TOKEN: cannot read the credential")
     assert "LoadCredential=" in message
+
+
+def test_readme_configuration_section_is_in_sync():
+    """README documents every key: its Configuration section is generated from the table
+    (refresh it with `python -m zsc.config readme README.md`)."""
+    from zsc.config import SETTINGS, render_readme
+
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    assert readme == render_readme(readme)
+    for setting in SETTINGS:
+        assert f"`{setting.key}`" in readme

@@ -1163,8 +1163,28 @@ def render_reference_markdown() -> str:
     return "\n".join(lines) + "\n"
 
 
+README_START = "<!-- config-reference:start -->"
+README_END = "<!-- config-reference:end -->"
+
+
+def render_readme(readme: str) -> str:
+    """README.md with its Configuration section replaced by the reference, one
+    heading level down (the README's own title is the only top-level heading)."""
+    body = render_reference_markdown().split("\n", 1)[1].strip()  # drop the reference's own title
+    body = "\n".join("#" + line if line.startswith("## ") else line for line in body.splitlines()
+                     if not line.startswith("<!-- Generated"))
+    body = "<!-- Generated from zsc/config.py: refresh with `python -m zsc.config readme README.md`. -->\n\n" + body
+    head, rest = readme.split(README_START, 1)
+    tail = rest.split(README_END, 1)[1]
+    return f"{head}{README_START}\n{body}\n{README_END}{tail}"
+
+
 if __name__ == "__main__":
     _OUTPUTS = {"example": render_example, "reference": render_reference_markdown}
+    if len(sys.argv) == 3 and sys.argv[1] == "readme":
+        readme_path = Path(sys.argv[2])
+        readme_path.write_text(render_readme(readme_path.read_text()))
+        sys.exit(0)
     if len(sys.argv) != 2 or sys.argv[1] not in _OUTPUTS:
-        sys.exit("usage: python -m zsc.config example|reference")
+        sys.exit("usage: python -m zsc.config example|reference|readme README.md")
     sys.stdout.write(_OUTPUTS[sys.argv[1]]())
