@@ -131,22 +131,8 @@ def _parse_date(value: str | None) -> str | None:
     return value
 
 
-# Commands that live in their own modules (each `from zsc.cli import command`).
-SUBCOMMAND_MODULES = ("zsc.cli_auth", "zsc.cli_ops", "zsc.cli_report")
-
-
-def _register_subcommands() -> None:
-    import importlib
-
-    for name in SUBCOMMAND_MODULES:
-        try:
-            importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
-
-
-_register_subcommands()
+# Commands that live in their own modules register themselves on import.
+from zsc import cli_auth, cli_ops, cli_report  # noqa: E402,F401
 
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -12,7 +12,7 @@ Adding a command is one decorated function here:
         ...  # do it (idempotently), return the text to reply in the thread
 
 Both hooks register with the Slack -> Zendesk reply path when this module is
-imported (zsc.service.FEATURE_MODULES does that).
+imported (zsc.service.load_features does that).
 """
 
 from __future__ import annotations

@@ -1049,6 +1049,15 @@ def _toml(value: Any) -> str:
     return repr(value)
 
 
+def to_toml(sections: Mapping[str, Mapping[str, Any]]) -> str:
+    """A config file from {section: {key: value}} (the demo and tests write theirs so)."""
+    blocks = []
+    for name, values in sections.items():
+        lines = [f"[{name}]"] + [f"{key} = {_toml(value)}" for key, value in values.items()]
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks) + "\n"
+
+
 def _default_text(s: Setting) -> str:
     if s.required:
         return "required"

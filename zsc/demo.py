@@ -11,12 +11,13 @@ import signal
 import subprocess
 import sys
 import tempfile
-import textwrap
 import time
 from pathlib import Path
 from typing import Callable
 
+from zsc.config import to_toml
 from zsc.simulator import Simulator
+from zsc.simulator.team import api_sections, pagerduty_section
 
 CHANNEL = "CSUPPORT"
 STEP_TIMEOUT = 20.0
@@ -38,36 +39,14 @@ class Demo:
         sim.pagerduty.set_oncall("PDEMO", 1, [("Priya Primary", "priya@example.com")])
         sim.pagerduty.set_oncall("PDEMO", 2, [("Sam Secondary", "sam@example.com")])
         self.config = workdir / "config.toml"
-        self.config.write_text(textwrap.dedent(f"""\
-            [slack]
-            token = "{sim.slack.bot_token}"
-            channel = "{CHANNEL}"
-            workspace_uri = "https://demo.slack.com/"
-            api_url = "{sim.slack.url}/api/"
-
-            [zendesk]
-            subdomain = "demo"
-            email = "zsc-bot@example.com"
-            token = "demo-zendesk-token"
-            api_url = "{sim.zendesk.url}"
-            agent_user_id = {self.bot}
-            group_id = {self.group}
-
-            [pagerduty]
-            token = "demo-pagerduty-key"
-            escalation_policy_id = "PDEMO"
-            api_url = "{sim.pagerduty.url}"
-
-            [database]
-            url = "sqlite:///{workdir}/zsc.db"
-
-            [sync]
-            slack_interval = 0.5
-            zendesk_interval = 0.5
-
-            [report]
-            enabled = false
-            """))
+        sections = api_sections(sim, channel=CHANNEL, zendesk_email="zsc-bot@example.com",
+                                zendesk_token="demo-zendesk-token", agent_user_id=self.bot, group_id=self.group)
+        sections["slack"]["workspace_uri"] = "https://demo.slack.com/"
+        sections["pagerduty"] = pagerduty_section(sim, "demo-pagerduty-key", "PDEMO")
+        sections["database"] = {"url": f"sqlite:///{workdir}/zsc.db"}
+        sections["sync"] = {"slack_interval": 0.5, "zendesk_interval": 0.5}
+        sections["report"] = {"enabled": False}
+        self.config.write_text(to_toml(sections))
 
     # ---- showing what happened ----
     def show_new(self) -> None:

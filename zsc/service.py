@@ -11,20 +11,14 @@ from zsc.store import Store
 from zsc.sync.context import CycleResult, SyncContext
 
 
-# Feature modules that plug into the engine's and the daemon's hooks when imported
-# (commands, email intake, notices after a new issue, the daily report job).
-FEATURE_MODULES = ("zsc.commands", "zsc.sync.email", "zsc.notices", "zsc.report")
-
-
 def load_features() -> None:
-    import importlib
-
-    for name in FEATURE_MODULES:
-        try:
-            importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
+    """Feature modules plug into the engine's and the daemon's hooks when imported:
+    thread commands, email intake, notices after a new issue, the daily report job.
+    (Imported here, not at the top, so `zsc --help` stays fast.)"""
+    import zsc.commands  # noqa: F401
+    import zsc.notices  # noqa: F401
+    import zsc.report  # noqa: F401
+    import zsc.sync.email  # noqa: F401
 
 
 def secrets_of(config) -> list[str]:
@@ -54,12 +48,11 @@ def zendesk_adapter(config):
 
 
 def oncall_lookup(config):
-    if not getattr(config, "pagerduty", None) or not config.pagerduty.escalation_policy_id:
+    """Who is on call, when PagerDuty is configured (else None: no on-call message)."""
+    if not config.pagerduty.enabled:
         return None
-    try:
-        from zsc.oncall import OnCall
-    except ImportError:  # on-call support not installed in this build
-        return None
+    from zsc.oncall import OnCall
+
     return OnCall.from_config(config.pagerduty)
 
 

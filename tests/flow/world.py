@@ -4,14 +4,15 @@ a config file pointing zsc at all three, and helpers to run the real CLI."""
 
 from __future__ import annotations
 
-import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from click.testing import CliRunner, Result
 
 from zsc.cli import main
+from zsc.config import to_toml
 from zsc.simulator import Simulator
+from zsc.simulator.team import api_sections
 
 CHANNEL = "CSUPPORT"
 ZD_TOKEN = "zd-secret-token-1234"
@@ -45,31 +46,15 @@ class World:
         self.write_config()
 
     def write_config(self, extra: str | None = None, **sync: object) -> None:
+        """The config file: the simulator's APIs, a store in the test's directory,
+        fast polling, `sync` overrides for [sync], and `extra` TOML appended."""
         if extra is not None:
             self.extra_config = extra
-        settings = {"slack_interval": 1, "zendesk_interval": 1, "http_timeout": 1.0, **sync}
-        sync_lines = "\n".join(f"{k} = {str(v).lower() if isinstance(v, bool) else repr(v)}".replace("'", '"')
-                               for k, v in settings.items())
-        self.config_path.write_text(textwrap.dedent(f"""\
-            [slack]
-            token = "{SLACK_TOKEN}"
-            channel = "{CHANNEL}"
-            workspace_uri = "https://sim.slack.com/"
-            api_url = "{self.sim.slack.url}/api/"
-
-            [zendesk]
-            subdomain = "sim"
-            email = "bot@example.com"
-            token = "{ZD_TOKEN}"
-            api_url = "{self.sim.zendesk.url}"
-            agent_user_id = {self.agent_id}
-            group_id = {self.group_id}
-
-            [database]
-            url = "sqlite:///{self.tmp}/zsc.db"
-
-            [sync]
-            """) + sync_lines + "\n" + "\n" + self.extra_config)
+        sections = api_sections(self.sim, channel=CHANNEL, zendesk_email="bot@example.com", zendesk_token=ZD_TOKEN,
+                                agent_user_id=self.agent_id, group_id=self.group_id)
+        sections["database"] = {"url": f"sqlite:///{self.tmp}/zsc.db"}
+        sections["sync"] = {"slack_interval": 1, "zendesk_interval": 1, "http_timeout": 1.0, **sync}
+        self.config_path.write_text(to_toml(sections) + "\n" + self.extra_config)
 
     # ---- running zsc ----
     def zsc(self, *args: str, input: str | None = None) -> Result:

@@ -11,7 +11,9 @@ import signal
 import sys
 import threading
 
+from zsc.config import to_toml
 from zsc.simulator import Simulator
+from zsc.simulator.team import api_sections, pagerduty_section
 
 CHANNEL = "CSUPPORT"
 
@@ -29,25 +31,10 @@ def seed(sim: Simulator) -> dict[str, int]:
 
 
 def config_for(sim: Simulator, ids: dict[str, int]) -> str:
-    return f"""[slack]
-token = "{sim.slack.bot_token}"
-channel = "{CHANNEL}"
-workspace_uri = "https://sim.slack.com/"
-api_url = "{sim.slack.url}/api/"
-
-[zendesk]
-subdomain = "sim"
-email = "zsc-bot@example.com"
-token = "sim-zendesk-token"
-api_url = "{sim.zendesk.url}"
-agent_user_id = {ids['bot']}
-group_id = {ids['group']}
-
-[pagerduty]
-token = "sim-pagerduty-key"
-escalation_policy_id = "PSIM"
-api_url = "{sim.pagerduty.url}"
-"""
+    sections = api_sections(sim, channel=CHANNEL, zendesk_email="zsc-bot@example.com",
+                            zendesk_token="sim-zendesk-token", agent_user_id=ids["bot"], group_id=ids["group"])
+    sections["pagerduty"] = pagerduty_section(sim, "sim-pagerduty-key", "PSIM")
+    return to_toml(sections)
 
 
 def main() -> None:
