@@ -80,27 +80,11 @@ def test_rate_limit_is_waited_out(world):
 def test_killed_after_effect_before_record(world):
     """A real crash: `zsc sync-once` is killed -9 while Zendesk has created the
     ticket but before zsc heard back. The next run finds the ticket by external_id."""
-    import os
-    import signal
-    import subprocess
-    import sys
-    import time
-
     world.write_config(extra="", http_timeout=30.0)
     world.sync()
     world.ask("crash me")
     world.sim.zendesk.inject("tickets.create", "slow", times=1, delay=30)
-    env = dict(os.environ, NO_PROXY="127.0.0.1,localhost")
-    proc = subprocess.Popen([sys.executable, "-m", "zsc", "--config", str(world.config_path), "sync-once"],
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 20
-        while not world.tickets() and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert world.tickets(), "the ticket was never created"
-    finally:
-        proc.send_signal(signal.SIGKILL)
-        proc.wait()
+    world.kill_sync_when(lambda: bool(world.tickets()), "the ticket's creation")
     assert st.Intent.select().count() == 1  # the crash left the intent behind
     world.write_config(extra="", http_timeout=1.0)
     run_until_clean(world)

@@ -245,28 +245,13 @@ def test_dropped_top_level_post_gives_exactly_one_message(world, clock):
 def test_killed_after_the_top_level_post_before_recording_it(world):
     """A real crash: `zsc sync-once` is killed -9 after Slack took the post but before
     zsc heard back. The next run finds the post by its metadata and does not repeat it."""
-    import os
-    import signal
-    import subprocess
-    import sys
-
     world.write_config(extra="", http_timeout=30.0)
     # Start and email in the past (on the simulator's clock), so the export already shows it in real time.
     with freeze_time(datetime.fromtimestamp(time.time() - 300, timezone.utc), tick=True):
         sync_ok(world)
         email(world, subject="crash me")
     world.sim.slack.inject("chat.postMessage", "slow", times=1, delay=30)
-    env = dict(os.environ, NO_PROXY="127.0.0.1,localhost")
-    proc = subprocess.Popen([sys.executable, "-m", "zsc", "--config", str(world.config_path), "sync-once"],
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 20
-        while not top_messages(world) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert top_messages(world), "the top-level message was never posted"
-    finally:
-        proc.send_signal(signal.SIGKILL)
-        proc.wait()
+    world.kill_sync_when(lambda: bool(top_messages(world)), "the top-level post")
     assert st.Intent.select().count() == 1  # the crash left the intent behind
     world.write_config(extra="", http_timeout=1.0)
     world.sim.slack.clear_faults()

@@ -4,6 +4,11 @@ a config file pointing zsc at all three, and helpers to run the real CLI."""
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -62,6 +67,22 @@ class World:
 
     def sync(self, *args: str) -> Result:
         return self.zsc("sync-once", *args)
+
+    def kill_sync_when(self, happened, what: str, timeout: float = 20.0) -> None:
+        """A real crash: run `zsc sync-once` in a child process and kill -9 it as soon
+        as `happened()` is true on the simulator (the effect is applied, zsc has not
+        heard back yet: pair it with a "slow" fault)."""
+        env = dict(os.environ, NO_PROXY="127.0.0.1,localhost")
+        proc = subprocess.Popen([sys.executable, "-m", "zsc", "--config", str(self.config_path), "sync-once"],
+                                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            deadline = time.monotonic() + timeout
+            while not happened() and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert happened(), f"{what} never happened"
+        finally:
+            proc.send_signal(signal.SIGKILL)
+            proc.wait()
 
     # ---- acting as people ----
     def ask(self, text: str, user: str = "UANN", **kwargs) -> str:
