@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 export NO_PROXY := 127.0.0.1,localhost
 export no_proxy := 127.0.0.1,localhost
 
-.PHONY: install test demo bench clean
+.PHONY: install test demo bench lint clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,10 @@ demo: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.run
+
+lint: $(STAMP)
+	@$(BIN)/python -m ruff --version >/dev/null 2>&1 || $(BIN)/pip install --quiet ruff
+	$(BIN)/python -m ruff check zsc tests bench
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache demo-state
