@@ -22,12 +22,13 @@ pending effect up on the far side before writing, exactly as after a crash
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
 
 from zsc.adapters.slack import permalink
-from zsc.errors import ApiError, AuthError, RateLimited, UserError
+from zsc.errors import ApiError, AuthError, RateLimited
 from zsc.store import DONE_STATUSES, CommandRun, Issue, utcnow
 from zsc.sync import slack_to_zendesk as s2z
 from zsc.sync import zendesk_to_slack as z2s
@@ -107,12 +108,18 @@ def counts(gaps: list[Gap]) -> dict[str, int]:
 
 def check(config: Any, days: int, fix: bool = False, progress: Progress = _no_progress) -> Outcome:
     """Scan; with `fix`, repair, then scan again for what remains."""
+    from zsc.locks import exclusive
     from zsc.service import build_context, open_store
 
-    lock = _lead(config) if fix else None
-    # Without --fix nothing is written: not even a store file, if there is none yet.
-    ctx = build_context(config, store=open_store(config, dry_run=not fix), dry_run=False)
-    _be_patient(ctx)
+    # --fix writes: it must not race a running daemon over the same items.
+    with exclusive(config.database.url, "check-missing --fix") if fix else nullcontext():
+        # Without --fix nothing is written: not even a store file, if there is none yet.
+        ctx = build_context(config, store=open_store(config, dry_run=not fix), dry_run=False)
+        _be_patient(ctx)
+        return _check(ctx, days, fix, progress)
+
+
+def _check(ctx: SyncContext, days: int, fix: bool, progress: Progress) -> Outcome:
     try:
         outcome = Outcome(scan(ctx, days, progress))
         if fix and outcome.found.gaps:
@@ -129,19 +136,6 @@ def check(config: Any, days: int, fix: bool = False, progress: Progress = _no_pr
         return outcome
     finally:
         ctx.store.close()
-        if lock:
-            lock.release()
-
-
-def _lead(config: Any):
-    """--fix writes: it must not race a running daemon over the same items."""
-    from zsc.locks import leader_lock
-
-    lock = leader_lock(config.database.url)
-    if not lock.try_acquire():
-        raise UserError(f"zsc is running on this store ({lock.holder()}); --fix would race it. "
-                        "Stop it, run --fix, start it again; or leave out --fix to only list the gaps")
-    return lock
 
 
 def _be_patient(ctx: SyncContext) -> None:

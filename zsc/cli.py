@@ -67,7 +67,8 @@ def load(ctx: click.Context, require_secrets: bool = True, log_file: str | None 
     config = load_config(root["config_path"], require_secrets=require_secrets)
     level = root["log_level"] or ("warning" if quiet else config.logging.level)
     style = root["log_format"] or config.logging.format
-    logs.setup(level=level, style=style, secrets=secrets_of(config), log_file=log_file)
+    logs.setup(level=level, style=style, secrets=secrets_of(config), log_file=log_file,
+               message_bodies=config.logging.message_bodies)
     return config
 
 
@@ -81,16 +82,22 @@ def command(name: str, **kwargs: Any) -> Callable:
 @click.pass_context
 def sync_once_cmd(ctx: click.Context, dry_run: bool, since: str | None) -> None:
     """Run one sync cycle and exit: 0 done, 1 some item failed, 2 bad config."""
+    from contextlib import nullcontext
+
+    from zsc.locks import exclusive
     from zsc.service import build_context, sync_once
     from zsc.sync.engine import parse_since
 
     config = load(ctx, quiet=True)
     when = _parse_date(since)
-    context = build_context(config, dry_run=dry_run or None)
-    try:
-        result = sync_once(context, since=when if when is None else parse_since(when))
-    finally:
-        context.store.close()
+    dry = dry_run or config.sync.dry_run
+    # A real cycle must not race a running daemon (or timer) over the same items.
+    with nullcontext() if dry else exclusive(config.database.url, "sync-once"):
+        context = build_context(config, dry_run=dry)
+        try:
+            result = sync_once(context, since=parse_since(when) if when else None)
+        finally:
+            context.store.close()
     for line in result.actions:
         click.echo(line)
     for line in result.failures:

@@ -524,7 +524,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("logging", "level", Choice("trace", "debug", "info", "success", "warning", "error", "critical"), "info",
             "Least severe level logged."),
     Setting("logging", "format", Choice("auto", "human", "json"), "auto",
-            "auto: human on a terminal, json otherwise (journald, files)."),
+            "auto: human on a terminal or in the systemd journal, json otherwise (pipes, files)."),
     Setting("logging", "message_bodies", Boolean(), False,
             "Log message and ticket text. Off by default: it is customer data."),
 )  # fmt: skip

@@ -1,46 +1,167 @@
 """The long-running loop behind `zsc run`: schedules the pollers (and the daily
-report) with `schedule`, handles signals, and never lets one failure stop the rest."""
+report) with `schedule`, handles signals, talks to systemd, and never lets one
+failure stop the rest.
+
+Start-up, in this order, so every problem a person must fix stops zsc with one line
+before it does anything: credentials (one call to each API), the leader lock (one
+active zsc per store, see zsc.locks), the store. Then READY=1, and a cycle whenever a
+poll is due. With `[daemon] ha = true` a process that finds the lock taken waits as a
+hot standby (config and credentials checked, lock retried every poll interval) and
+takes over when the active one goes away."""
 
 from __future__ import annotations
 
+import dataclasses
+import json
+import os
 import signal
+import socket
 import time
-from datetime import datetime
+from contextlib import nullcontext
+from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any, Callable
 
+import peewee as pw
 from loguru import logger
 
 from zsc import runtime
-from zsc.errors import AuthError, UserError
+from zsc.errors import ApiError, AuthError, UserError
+from zsc.locks import FileLock, LockUnavailable, NoLock, PidFile, leader_lock
+from zsc.notify import Notifier
 from zsc.runtime import Stopping
+from zsc.store import LEADER_CHECKPOINT
 
 AUTH_PAUSE = 300.0  # after a refused credential, wait this long instead of hammering the API
+SOURCES = ("slack", "zendesk")
 
 # Extra jobs (the daily report...) register here: fn(daemon, scheduler) -> None.
 job_installers: list[Callable[["Daemon", Any], None]] = []
 
 
+class LostLeadership(Exception):
+    """The leader lock is gone (database connection lost): stop polling at once."""
+
+
+def check_credentials(config) -> None:
+    """Ask each API who we are, once at start (and on reload): a refused credential
+    stops zsc with one line (exit 1; systemd's Restart= tries again later) instead of
+    failing every poll. An API that is merely unreachable does not stop zsc: the polls
+    retry it."""
+    from zsc.service import slack_adapter, zendesk_adapter
+
+    slack, zendesk = slack_adapter(config), zendesk_adapter(config)
+    checks = (("Slack", lambda: slack.auth_test().get("user_id")), ("Zendesk", lambda: zendesk.me().get("id")))
+    try:
+        for api, who_am_i in checks:
+            try:
+                if who_am_i() is None:  # Zendesk answers an unknown credential as the anonymous user
+                    raise AuthError(api, "the credential was not accepted (anonymous user); check it with `zsc auth check`")
+            except AuthError:
+                raise
+            except ApiError as exc:
+                logger.warning("{}: could not check the credentials at start ({}); continuing, the polls will retry",
+                               api, exc)
+    finally:
+        # No pooled connection may outlive this: --detach closes descriptors under
+        # Python's feet, and a late close() of a stale one could hit a reused number.
+        zendesk.session.close()
+
+
 class Daemon:
-    def __init__(self, config, config_path: str | None = None, since: datetime | None = None,
-                 notifier: Any = None) -> None:
-        self.config = config
-        self.config_path = config_path
+    def __init__(self, config, since: datetime | None = None, notifier: Notifier | None = None, lock: Any = None,
+                 log_file: str | None = None, log_overrides: dict | None = None) -> None:
+        self.config = config  # knows its own file (config.source), which reload() re-reads
         self.since = since
-        self.notifier = notifier
+        self.notifier = notifier or Notifier()  # a no-op outside systemd
+        # A dry run writes nothing, so it may run beside the real one: it takes no lock.
+        self.lock = lock or (NoLock() if config.sync.dry_run else leader_lock(config.database.url))
+        self.log_file = log_file
+        self.log_overrides = {k: v for k, v in (log_overrides or {}).items() if v}
+        self.credentials_checked = False
         self.ctx = None
         self.scheduler = None
         self.paused_until: dict[str, float] = {}
-        self.last_error: dict[str, str | None] = {}
+        self.healthy: dict[str, bool] = {}  # outcome of each source's latest poll
+        self.last_ok: dict[str, float] = {}  # monotonic time of each source's latest good poll
+        self.last_error: tuple[float, str] | None = None
+        self._polled = False  # a poll ran since the last after_cycle()
+        self._ready_sent = False
         self._reload_requested = False
+        self.standby_status = "starting"
+        self.dry_start: datetime | None = None
 
     # ---- set-up ----
-    def start(self) -> None:
+    def setup_logging(self) -> None:
+        """(Re)configure logging from the config; command-line options win. Also
+        reopens --log-file, so SIGHUP after logrotate moves to the new file."""
+        from zsc import logs
+        from zsc.service import secrets_of
+
+        logs.setup(level=self.log_overrides.get("level") or self.config.logging.level,
+                   style=self.log_overrides.get("style") or self.config.logging.format,
+                   secrets=secrets_of(self.config), log_file=self.log_file,
+                   message_bodies=self.config.logging.message_bodies)
+
+    def claim_lead(self) -> bool:
+        """Try the leader lock once. Taken and no standby wanted: one clear line."""
+        if self.lock.try_acquire():
+            return True
+        if not self.config.daemon.ha:
+            raise UserError(f"another zsc ({self.lock.holder()}) is already active on {self.lock.where}; "
+                            "stop it first, or set [daemon] ha = true to run this one as a hot standby")
+        return False
+
+    def become_leader(self) -> None:
+        """Return once this process holds the leader lock, with the store open and the
+        jobs installed; until then wait as a standby."""
+        standby = False
+        while True:
+            try:
+                if self.claim_lead():
+                    break
+                status = f"standby: {self.lock.holder()} is active; taking over when it stops"
+                healthy = True  # the lock could be asked: the standby is doing its job
+            except LockUnavailable:
+                if not standby and not self._ready_sent:
+                    raise  # at start-up the database must answer
+                status, healthy = "standby: the database does not answer; retrying", False
+            if not standby:
+                logger.info(status)
+                standby = True
+            self.standby_status = status
+            self._ready(status)
+            self.notifier.cycle(status, healthy)
+            runtime.sleep(self.standby_interval)
+            if self._reload_requested:
+                self.reload()
+        if standby:
+            logger.info("took over as the active zsc")
+        self.open()
+
+    @property
+    def standby_interval(self) -> float:
+        # Retrying once per poll interval takes over within two of them.
+        return min(self.config.sync.slack_interval, self.config.sync.zendesk_interval)
+
+    def open(self) -> None:
+        """Store, context and jobs: only for the leader, and only after a fork, so no
+        database connection is ever shared with a parent process."""
         from zsc.service import build_context
+        from zsc.store import utcnow
         from zsc.sync import engine
 
         self.ctx = build_context(self.config)
-        engine.start_position(self.ctx, self.since)
+        with engine.dry_run_rollback(self.ctx), self.ctx.store.atomic():
+            self.ctx.store.set_checkpoint(LEADER_CHECKPOINT, json.dumps(
+                {"host": socket.gethostname(), "pid": os.getpid(), "since": utcnow().isoformat(timespec="seconds") + "Z"}))
+            engine.start_position(self.ctx, self.since)
+        # A dry run records nothing, so each poll starts again from when this one began.
+        self.dry_start = self.since or datetime.now(timezone.utc)
+        self.since = None  # a takeover after a lost lock must not rewind again
         self.install_jobs()
+        logger.info("zsc active: channel {} every {}s, Zendesk every {}s", self.config.slack.channel,
+                    self.config.sync.slack_interval, self.config.sync.zendesk_interval)
 
     def install_jobs(self) -> None:
         import schedule
@@ -58,49 +179,123 @@ class Daemon:
 
         if time.monotonic() < self.paused_until.get(source, 0.0):
             return False
+        if not self.lock.held():
+            raise LostLeadership()
         fn = engine.poll_slack if source == "slack" else engine.poll_zendesk
-        result = engine.run_source(self.ctx, source, fn)
-        self.last_error[source] = result.failures[-1] if result.failures else None
+        try:
+            with engine.dry_run_rollback(self.ctx):  # under dry_run the store is not written either
+                if self.ctx.dry_run:
+                    engine.start_position(self.ctx, self.dry_start)
+                result = engine.run_source(self.ctx, source, fn)
+        except Stopping:
+            raise
+        except Exception as exc:  # noqa: BLE001 - a bug or a lost database must not end the daemon
+            result = self._crashed(source, exc)
+        self._polled = True
+        self.healthy[source] = result.ok
+        if result.ok:
+            self.last_ok[source] = time.monotonic()
+        else:
+            self.last_error = (time.monotonic(), result.failures[-1])
         if result.auth_refused:
             self.paused_until[source] = time.monotonic() + AUTH_PAUSE
             logger.error("{}: credentials refused; pausing this source for {:.0f}s (fix them and send SIGHUP)",
                          source, AUTH_PAUSE)
         return result.ok
 
+    def _crashed(self, source: str, exc: Exception):
+        """An unexpected error in a poll: logged with its traceback, counted as a failed
+        poll (no watchdog ping), and the store's connection dropped so that the next
+        poll reconnects if the database was the problem."""
+        from zsc.sync.context import CycleResult
+
+        logger.bind(_traceback=True).opt(exception=exc).error("{} poll crashed: {}", source, exc)
+        self.ctx.store.close()
+        result = CycleResult()
+        result.failures.append(f"{source} poll crashed: {type(exc).__name__}: {exc}")
+        return result
+
     def run(self) -> int:
         """Run until SIGTERM/SIGINT. Returns the exit status."""
         self._install_signals()
-        self.start()
-        logger.info("zsc running: channel {} every {}s, Zendesk every {}s", self.config.slack.channel,
-                    self.config.sync.slack_interval, self.config.sync.zendesk_interval)
         try:
-            self.poll("slack")
-            self.poll("zendesk")
-            self.after_cycle()
-            while not runtime.stop_event.is_set():
-                if self._reload_requested:
-                    self.reload()
-                self.scheduler.run_pending()
-                self.after_cycle()
-                idle = self.scheduler.idle_seconds
-                runtime.sleep(min(max(idle if idle is not None else 1.0, 0.05), 1.0))
+            if not self.credentials_checked:
+                check_credentials(self.config)
+                self.credentials_checked = True
+            while True:
+                try:
+                    self.become_leader()
+                    self._ready(self.status_line())
+                    self._loop()
+                except LostLeadership:
+                    self.step_down()
         except Stopping:
             pass
         finally:
             self.stop()
         return 0
 
+    def _loop(self) -> None:
+        self.poll("slack")  # at once, then as scheduled
+        self.poll("zendesk")
+        self.after_cycle()
+        while True:
+            if self._reload_requested:
+                self.reload()
+            self.scheduler.run_pending()
+            self.after_cycle()
+            idle = self.scheduler.idle_seconds
+            runtime.sleep(min(max(idle if idle is not None else 1.0, 0.05), 1.0))
+
+    def step_down(self) -> None:
+        logger.error("lost the leader lock; stopped polling, waiting to lead again")
+        self.lock.release()
+        if self.ctx:
+            self.ctx.store.close()
+            self.ctx = None
+
     def after_cycle(self) -> None:
-        """Hook for the systemd notifier (status line, watchdog)."""
-        if self.notifier:
-            self.notifier.cycle(self)
+        """After polls ran: the status line for systemd, and the watchdog ping only if
+        every source's latest poll succeeded (a hung or failing poll trips WatchdogSec=)."""
+        if not self._polled:
+            return
+        self._polled = False
+        self.notifier.cycle(self.status_line(), all(self.healthy.values()))
+
+    def status_line(self) -> str:
+        """One line: how long ago each source was polled, open issues, the last error."""
+        if self.ctx is None:
+            return self.standby_status
+        now = time.monotonic()
+        polled = ", ".join(f"{s} {_age(now - self.last_ok[s]) + ' ago' if s in self.last_ok else 'not yet'}"
+                           for s in SOURCES)
+        try:
+            count = len(self.ctx.store.open_issues())
+            issues = f"{count} open issue{'' if count == 1 else 's'}"
+        except pw.PeeweeException:  # the database is down: the polls say so already
+            issues = "open issues unknown"
+        parts = [f"polled {polled}", issues]
+        failing = [s for s in SOURCES if self.healthy.get(s) is False]
+        if failing:
+            parts.insert(0, "FAILING " + ", ".join(failing))
+        if self.last_error:
+            parts.append(f"last error {_age(now - self.last_error[0])} ago: {self.last_error[1]}")
+        return "; ".join(parts)
+
+    def _ready(self, status: str) -> None:
+        if not self._ready_sent:
+            self.notifier.ready(status)
+            self._ready_sent = True
+        else:
+            self.notifier.status(status)
 
     def stop(self) -> None:
         logger.info("zsc stopping")
-        if self.notifier:
-            self.notifier.stopping()
+        self.notifier.stopping()
         if self.ctx:
             self.ctx.store.close()
+        self.lock.release()
+        self.notifier.close()
 
     # ---- signals and reload ----
     def _install_signals(self) -> None:
@@ -116,34 +311,99 @@ class Daemon:
         signal.signal(signal.SIGHUP, hup)
 
     def reload(self) -> None:
-        """Re-read the config; a bad one is logged and the old one keeps running."""
-        from zsc.config import load_config
+        """Re-read and check the config (and the credentials it names); a bad one is
+        logged and the old one keeps running. Intervals, filters, channel, tokens and
+        logging apply at once; the database URL only on restart."""
+        from zsc.config import reload as reread
 
         self._reload_requested = False
-        if self.notifier:
-            self.notifier.reloading()
+        self.notifier.reloading()
+        logger.info("reloading the configuration")
         try:
-            new = load_config(self.config_path)
+            new = reread(self.config)
+            # The store and the lock were chosen at start: these two need a restart.
+            if new.database.url != self.config.database.url:
+                logger.warning("[database] url changed; restart zsc to switch stores (keeping the current one)")
+                new = dataclasses.replace(new, database=self.config.database)
+            if new.sync.dry_run != self.config.sync.dry_run:
+                logger.warning("[sync] dry_run changed; restart zsc to switch it (keeping the current value)")
+                new = dataclasses.replace(new, sync=dataclasses.replace(new.sync, dry_run=self.config.sync.dry_run))
+            check_credentials(new)
         except UserError as exc:
             logger.error("reload refused, keeping the running config: {}", exc)
         else:
-            old_store = self.config.database.url
-            self.config = new
-            if new.database.url != old_store:
-                logger.warning("[database] url changed; restart zsc to switch stores")
-            self.ctx.config = new
-            self.paused_until.clear()
-            self.install_jobs()
+            self.apply(new)
             logger.info("configuration reloaded")
-        if self.notifier:
-            self.notifier.ready()
+        self.notifier.ready(self.status_line())
+
+    def apply(self, config) -> None:
+        from zsc.service import build_context
+        from zsc.sync import engine
+
+        self.config = config
+        self.setup_logging()
+        self.paused_until.clear()
+        if self.ctx is not None:
+            # New adapters (tokens, URLs, timeouts) over the same store.
+            self.ctx = build_context(config, store=self.ctx.store)
+            with engine.dry_run_rollback(self.ctx):
+                engine.start_position(self.ctx, None)  # a new channel starts at now
+            self.install_jobs()
+
+
+def _age(seconds: float) -> str:
+    seconds = int(max(seconds, 0))
+    if seconds < 120:
+        return f"{seconds}s"
+    if seconds < 7200:
+        return f"{seconds // 60}m"
+    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
 
 
 def run_forever(config, config_path: str | None = None, since: datetime | None = None, detach: bool = False,
                 pidfile: str | None = None, log_file: str | None = None, log_overrides: dict | None = None) -> int:
+    """`zsc run`: in the foreground (systemd, a terminal), or detached with --detach.
+    `config_path` is accepted for the CLI; the config itself knows its file."""
     runtime.reset()
-    daemon = Daemon(config, config_path=config_path, since=since)
+    pidfile = pidfile or config.daemon.pidfile or None
+    log_file = str(Path(log_file).absolute()) if log_file else None
+    daemon = Daemon(config, since=since, log_file=log_file, log_overrides=log_overrides)
+    pid = PidFile(Path(pidfile).absolute()) if pidfile else None
+    if pid:
+        pid.claim()  # a second start fails here, on the terminal
+    if not detach:
+        daemon.setup_logging()
+        with pid or nullcontext():
+            return daemon.run()
+    try:
+        preserve = _before_detaching(daemon)
+    except BaseException:
+        if pid:
+            pid.__exit__(None, None, None)  # we never ran: leave no pidfile behind
+        raise
+    from zsc.detach import detach_process
+
+    detach_process(pid, preserve)
+    if isinstance(daemon.lock, FileLock) and daemon.lock.held():
+        daemon.lock.write_pid()  # the daemon's pid, not the parent's
+    daemon.setup_logging()  # reopen the log file in the daemon
     try:
         return daemon.run()
-    except AuthError as exc:
-        raise UserError(str(exc)) from None
+    except UserError as exc:
+        logger.error("{}", exc)  # stderr is gone: the log file is the only witness
+        return exc.exit_code
+
+
+def _before_detaching(daemon: Daemon) -> list[int]:
+    """Check on the terminal whatever a person must fix, instead of in a log nobody
+    reads yet; return the descriptors the daemon keeps (log files, the SQLite lock)."""
+    from zsc import logs
+
+    check_credentials(daemon.config)
+    daemon.credentials_checked = True
+    preserve = logs.file_descriptors()
+    if isinstance(daemon.lock, FileLock) and daemon.claim_lead():
+        preserve.append(daemon.lock.fd)  # the flock lives on in the daemon
+    if not daemon.log_file:
+        logger.warning("--detach without --log-file: the daemon's logs are discarded")
+    return preserve

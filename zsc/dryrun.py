@@ -18,22 +18,24 @@ class _DryRun:
     def __getattr__(self, name: str) -> Any:
         return getattr(self._real, name)
 
-    def _would(self, line: str) -> None:
-        self._lines.append(f"would {line}")
-        logger.info("dry run: would {}", line)
+    def _would(self, line: str, detail: str = "") -> None:
+        from zsc.logs import body
+
+        self._lines.append(f"would {line}: {detail}" if detail else f"would {line}")
+        logger.info("dry run: would {}{}", line, f": {body(detail)}" if detail else "")
 
 
 class DryRunSlack(_DryRun):
     def post(self, channel: str, text: str, thread_ts: str | None = None, metadata: Any = None) -> str:
         where = f"thread {thread_ts}" if thread_ts else "the channel"
         first = text.splitlines()[0][:100] if text else ""
-        self._would(f"post in Slack {channel} {where}: {first}")
+        self._would(f"post in Slack {channel} {where}", first)
         return f"0.{next(self._ids):06d}"
 
 
 class DryRunZendesk(_DryRun):
     def create_ticket(self, *, subject: str, **kwargs: Any) -> tuple[int, int | None]:
-        self._would(f"create a Zendesk ticket: {subject}")
+        self._would("create a Zendesk ticket", subject)
         return -next(self._ids), None
 
     def add_comment(self, ticket_id: int, body: str, *, public: bool, author_id: int | None = None,

@@ -13,10 +13,10 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import urlsplit
 
-from zsc.store import SCHEMA_VERSION, TO_SLACK, TO_ZENDESK, Checkpoint, Intent, MirroredItem, SourceStatus, utcnow
+from zsc.store import (LEADER_CHECKPOINT, SCHEMA_VERSION, TO_SLACK, TO_ZENDESK, Checkpoint, Intent, MirroredItem,
+                       SourceStatus, utcnow)
 
 STALE_FACTOR = 5
-LEADER_CHECKPOINT = "daemon:leader"  # {"host", "pid", "since"}, written by the daemon
 CURSOR_PREFIXES = ("slack:", "zendesk:")  # the engine's cursors; other checkpoints are bookkeeping
 
 

@@ -25,6 +25,9 @@ db_proxy = pw.DatabaseProxy()
 TO_ZENDESK = "to_zendesk"
 TO_SLACK = "to_slack"
 
+# Checkpoint naming the active daemon: {"host", "pid", "since"} (written by the daemon, shown by `zsc status`).
+LEADER_CHECKPOINT = "daemon:leader"
+
 OPEN_STATUSES = ("new", "open", "pending", "hold")
 DONE_STATUSES = ("solved", "closed")
 

@@ -20,9 +20,13 @@ class CycleResult:
     failures: list[str] = field(default_factory=list)
     auth_refused: bool = False  # a credential was refused: retrying soon cannot help
 
-    def did(self, line: str, **fields: Any) -> None:
-        self.actions.append(line)
-        logger.bind(**fields).info(line)
+    def did(self, line: str, detail: str | None = None, **fields: Any) -> None:
+        """Record an action. `detail` is customer text (a subject): printed for the
+        operator, but logged only as its size unless message bodies are enabled."""
+        from zsc.logs import body
+
+        self.actions.append(f"{line}: {detail}" if detail else line)
+        logger.bind(**fields).info(f"{line}: {body(detail)}" if detail else line)
 
     def failed(self, line: str, **fields: Any) -> None:
         self.failures.append(line)

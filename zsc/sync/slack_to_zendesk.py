@@ -128,7 +128,7 @@ def create_ticket(ctx: SyncContext, message: dict[str, Any]) -> Issue:
     issue = ctx.store.issue_by_ticket(ticket_id)
     if ctx.store.slack_item(channel, ts).zendesk_comment_id is None:
         claim_description(ctx, issue)
-    ctx.result.did(f"Slack {channel}/{ts} -> opened ticket #{ticket_id}: {subject}",
+    ctx.result.did(f"Slack {channel}/{ts} -> opened ticket #{ticket_id}", subject,
                    channel=channel, thread_ts=ts, ticket_id=ticket_id)
     return issue
 

@@ -1,0 +1,282 @@
+"""One active zsc per store, and pid files for --detach.
+
+Two bridges polling the same store would both mirror every message, so the daemon
+must lead before it polls:
+
+* SQLite: an exclusive flock(2) on "<db>.lock" next to the database. The kernel drops
+  it when the process dies, however it dies, so there is never a stale lock to clean.
+* Postgres: a session-level advisory lock held by a dedicated connection. The server
+  drops it when that session ends (process killed, connection lost), and server-side
+  TCP keepalives bound how long a vanished host keeps it.
+
+Each lock answers `try_acquire()` (non-blocking), `held()` (checked before each poll,
+so a leader that lost its lock stops polling) and `holder()` (who has it, for messages).
+With `[daemon] ha = true` the daemon retries `try_acquire()` as a hot standby.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import hashlib
+import os
+import socket
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+from loguru import logger
+
+from zsc.errors import UserError
+
+
+def _key(name: str) -> int:
+    """A stable signed 64-bit advisory-lock key, so no other application's
+    small integers collide with ours."""
+    return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+
+
+LEADER_KEY = _key("zsc daemon leader")
+
+
+class LockUnavailable(UserError):
+    """The database holding the lock cannot be asked (down, unreachable)."""
+
+
+def identity() -> str:
+    return f"{socket.gethostname()} pid {os.getpid()}"
+
+
+class FileLock:
+    """An exclusive, non-blocking flock on `path`; the file holds the owner's pid."""
+
+    def __init__(self, path: str | Path, guards: str | None = None) -> None:
+        self.path = Path(path)
+        self.fd: int | None = None
+        self.where = f"{guards} (lock file {self.path})" if guards else str(self.path)
+
+    def try_acquire(self) -> bool:
+        if self.fd is not None:
+            return True
+        while True:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError as exc:
+                os.close(fd)
+                if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+                    return False
+                raise
+            # A pid file is unlinked by its owner on exit; if that happened between our
+            # open and our flock, we locked a file nobody else will ever open: retry.
+            try:
+                same = os.fstat(fd).st_ino == os.stat(self.path).st_ino
+            except FileNotFoundError:
+                same = False
+            if same:
+                self.fd = fd
+                self._acquired()
+                return True
+            os.close(fd)
+
+    def _acquired(self) -> None:
+        self.write_pid()
+
+    def write_pid(self, pid: int | None = None) -> None:
+        """Record the owner; called again in the child after --detach forks."""
+        assert self.fd is not None
+        os.ftruncate(self.fd, 0)
+        os.pwrite(self.fd, f"{pid or os.getpid()}\n".encode(), 0)
+
+    def held(self) -> bool:
+        return self.fd is not None
+
+    def holder(self) -> str:
+        try:
+            pid = self.path.read_text().strip()
+        except OSError:
+            return "unknown pid"
+        return f"pid {pid}" if pid.isdigit() else "unknown pid"
+
+    def release(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)  # closing the last descriptor drops the flock
+            self.fd = None
+
+
+class PidFile(FileLock):
+    """The pid lock file of `zsc run --detach`, used as python-daemon's `pidfile`.
+
+    `claim()` locks it in the parent, before the fork, so a second start fails on the
+    terminal with a clear message; the lock lives on in the daemon (the descriptor is
+    inherited and preserved), which writes its own pid when DaemonContext enters it."""
+
+    def _acquired(self) -> None:
+        # Empty until the daemon writes its own pid: the parent's would soon be stale.
+        os.ftruncate(self.fd, 0)
+
+    def claim(self) -> None:
+        stale = self.holder() if self.path.exists() else None
+        if not self.try_acquire():
+            raise UserError(f"zsc is already running ({self.holder()}, pidfile {self.path}); stop it first")
+        if stale and stale != "unknown pid":
+            logger.info("cleared the stale pidfile {} of {} (no longer running)", self.path, stale)
+
+    def __enter__(self) -> "PidFile":
+        self.write_pid()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        try:
+            self.path.unlink()
+        except FileNotFoundError:
+            pass
+        self.release()
+
+
+class NoLock:
+    """An in-memory SQLite store cannot be shared: there is nothing to lock."""
+
+    where = "an in-memory database"
+
+    def try_acquire(self) -> bool:
+        return True
+
+    def held(self) -> bool:
+        return True
+
+    def holder(self) -> str:
+        return "nobody"
+
+    def release(self) -> None:
+        pass
+
+
+class PgLock:
+    """The Postgres advisory lock, on a connection of its own: the store's connection
+    may be closed and reopened by peewee, which would silently drop a session lock."""
+
+    # Let the server notice a vanished leader (host down, cable cut) within ~30s rather
+    # than the kernel's two hours; these are per-session settings any user may change.
+    SERVER_OPTIONS = "-c tcp_keepalives_idle=10 -c tcp_keepalives_interval=5 -c tcp_keepalives_count=3"
+
+    def __init__(self, url: str) -> None:
+        self.url = url.replace("postgres://", "postgresql://", 1)
+        self.conn = None
+        self.leading = False
+
+    @property
+    def where(self) -> str:
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(self.url)  # never the password
+        return f"Postgres database {parts.path.lstrip('/')} on {parts.hostname}"
+
+    def _connect(self):
+        import psycopg2
+
+        if self.conn is None or self.conn.closed:
+            try:
+                self.conn = psycopg2.connect(
+                    self.url, connect_timeout=10, application_name=f"zsc leader lock ({identity()})"[:63],
+                    keepalives=1, keepalives_idle=10, keepalives_interval=5, keepalives_count=3,
+                    options=self.SERVER_OPTIONS,
+                )
+            except psycopg2.Error as exc:
+                raise LockUnavailable(f"[database] url: cannot connect to {self.where} for the leader lock: {_first_line(exc)}") from None
+            self.conn.autocommit = True
+            self.leading = False
+        return self.conn
+
+    def _query(self, sql: str, args: tuple = ()):
+        with self._connect().cursor() as cur:
+            cur.execute(sql, args)
+            return cur.fetchone()
+
+    def try_acquire(self) -> bool:
+        """True when we lead; LockUnavailable when the database cannot be asked."""
+        import psycopg2
+
+        if self.leading:
+            return True
+        try:
+            self.leading = bool(self._query("SELECT pg_try_advisory_lock(%s)", (LEADER_KEY,))[0])
+        except psycopg2.Error as exc:
+            self._drop()
+            raise LockUnavailable(f"leader lock on {self.where}: {_first_line(exc)}") from None
+        return self.leading
+
+    def held(self) -> bool:
+        """A session lock lasts as long as the session: check the session is alive."""
+        import psycopg2
+
+        if not self.leading:
+            return False
+        try:
+            self._query("SELECT 1")
+        except psycopg2.Error as exc:
+            logger.error("leader lock: lost the connection to {} ({}); no longer leading", self.where, _first_line(exc))
+            self._drop()
+        return self.leading
+
+    def holder(self) -> str:
+        import psycopg2
+
+        try:
+            row = self._query(
+                "SELECT a.application_name, a.client_addr::text FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid"
+                # A bigint key is stored as classid (high half) and objid (low half).
+                " WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1"
+                " AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+                " AND ((l.classid::bigint << 32) | l.objid::bigint) = %s",
+                (LEADER_KEY,),
+            )
+        except (psycopg2.Error, LockUnavailable):
+            return "unknown"
+        if not row:
+            return "unknown"
+        name, addr = row
+        name = (name or "").removeprefix("zsc leader lock (").rstrip(")")
+        return f"{name or 'unknown'}{f' from {addr}' if addr else ''}"
+
+    def _drop(self) -> None:
+        self.leading = False
+        if self.conn is not None:
+            try:
+                self.conn.close()
+            except Exception:  # already broken: nothing left to release
+                pass
+            self.conn = None
+
+    def release(self) -> None:
+        self._drop()  # ending the session releases the lock at once
+
+
+@contextmanager
+def exclusive(database_url: str, action: str) -> Iterator[object]:
+    """For one-shot commands that write (sync-once, check-missing --fix): hold the
+    leader lock while `action` runs, or stop with one line naming who holds it."""
+    lock = leader_lock(database_url)
+    if not lock.try_acquire():
+        raise UserError(f"another zsc ({lock.holder()}) is active on {lock.where}; {action} would race it: "
+                        "stop that one first")
+    try:
+        yield lock
+    finally:
+        lock.release()
+
+
+def leader_lock(database_url: str):
+    """The lock that makes this process the one active zsc on `database_url`."""
+    if database_url.startswith("sqlite:///"):
+        path = database_url[len("sqlite:///"):]
+        if path == ":memory:":
+            return NoLock()
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        return FileLock(path + ".lock", guards=f"the SQLite database {path}")
+    return PgLock(database_url)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
