@@ -42,19 +42,25 @@ JOURNAL_PRIORITY = {"TRACE": 7, "DEBUG": 7, "INFO": 6, "SUCCESS": 5, "WARNING": 
 class Redactor:
     def __init__(self) -> None:
         self._secrets: set[str] = set()
+        self._longest_first: tuple[str, ...] = ()  # a secret containing another goes first
         self._lock = threading.Lock()
 
     def add(self, values: Iterable[str | None]) -> None:
         with self._lock:
             self._secrets.update(v for v in values if v and len(v) >= 4)
+            self._longest_first = tuple(sorted(self._secrets, key=len, reverse=True))
 
     def __call__(self, text: str) -> str:
-        for secret in sorted(self._secrets, key=len, reverse=True):
+        for secret in self._longest_first:
             if secret in text:
                 text = text.replace(secret, REDACTED)
         for pattern in SECRET_PATTERNS:
-            text = pattern.sub(lambda m: (m.group(1) if m.groups() else "") + REDACTED, text)
+            text = pattern.sub(_keep_prefix, text)
         return text
+
+
+def _keep_prefix(match: re.Match) -> str:
+    return (match.group(1) if match.groups() else "") + REDACTED
 
 
 redact = Redactor()
