@@ -120,7 +120,7 @@ def run_cmd(ctx: click.Context, detach: bool, pidfile: str | None, log_file: str
 
     config = load(ctx, log_file=log_file)
     when = _parse_date(since)
-    code = run_forever(config, config_path=ctx.obj["config_path"], since=parse_since(when) if when else None,
+    code = run_forever(config, since=parse_since(when) if when else None,
                        detach=detach, pidfile=pidfile, log_file=log_file,
                        log_overrides={"level": ctx.obj["log_level"], "style": ctx.obj["log_format"]})
     sys.exit(code)

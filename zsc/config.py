@@ -485,7 +485,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("sync", "slack_interval", Number("seconds"), 10.0, "Seconds between polls of Slack."),
     Setting("sync", "zendesk_interval", Number("seconds"), 30.0, "Seconds between polls of Zendesk."),
     Setting("sync", "dry_run", Boolean(), False, "Read both sides but write to neither; log what would be done."),
-    Setting("sync", "thread_window_days", Integer(1), 14, "How many days back Slack threads are watched for replies."),
+    Setting("sync", "thread_window_days", Integer(1), 14,
+            "Days of channel history read each cycle to spot new thread replies; open threads older "
+            "than that are asked directly, a few per cycle."),
     Setting("sync", "http_timeout", Number("seconds"), 20.0, "Timeout of each Slack and Zendesk request, in seconds."),
     # [commands]
     Setting("commands", "resolve_status", Choice("solved", "closed"), "solved",

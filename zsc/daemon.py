@@ -360,10 +360,10 @@ def _age(seconds: float) -> str:
     return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
 
 
-def run_forever(config, config_path: str | None = None, since: datetime | None = None, detach: bool = False,
-                pidfile: str | None = None, log_file: str | None = None, log_overrides: dict | None = None) -> int:
+def run_forever(config, since: datetime | None = None, detach: bool = False, pidfile: str | None = None,
+                log_file: str | None = None, log_overrides: dict | None = None) -> int:
     """`zsc run`: in the foreground (systemd, a terminal), or detached with --detach.
-    `config_path` is accepted for the CLI; the config itself knows its file."""
+    A reload re-reads the file the config came from."""
     runtime.reset()
     pidfile = pidfile or config.daemon.pidfile or None
     log_file = str(Path(log_file).absolute()) if log_file else None

@@ -260,3 +260,22 @@ def test_bad_config_exits_2(world):
     result = world.sync()
     assert result.exit_code == 2
     assert "slack_intervall" in result.stderr and "slack_interval" in result.stderr
+
+
+def test_reply_in_a_thread_older_than_the_window_is_still_mirrored(world):
+    """Open threads older than [sync] thread_window_days are outside the history read;
+    they are asked for replies directly, a few per cycle."""
+    from datetime import datetime, timedelta, timezone
+
+    start = datetime.now(timezone.utc) - timedelta(days=30)
+    with freeze_time(start, tick=True):
+        ts, _ = open_issue(world, "a long-running problem")
+    ticket = world.tickets()[0]
+    world.ask("a new question today")  # the channel moved on: the history read starts today
+    world.sync()
+    world.reply(ts, "still happening a month later")
+    assert world.sync().exit_code == 0
+    assert world.comments(ticket["id"])[-1]["body"] == "still happening a month later"
+    history_calls = world.sim.slack.calls["conversations.history"]
+    world.sync()
+    assert world.sim.slack.calls["conversations.history"] == history_calls + 1  # one page, not a month of them

@@ -23,6 +23,8 @@ from zsc.sync import zendesk_to_slack as z2s
 from zsc.sync.context import CycleResult, SyncContext, now_ts, slack_ts_for
 
 RECENTLY_CLOSED = timedelta(days=14)  # replies to closed threads are still watched this long
+OLD_SWEEP = "slack:old_thread_sweep"  # the last old thread asked for replies
+OLD_SWEEP_PER_CYCLE = 3  # old threads asked each cycle (one conversations.replies each)
 HOT_WINDOW = timedelta(minutes=30)  # issues this recently active are checked every cycle
 HOT_MAX = 100  # one show_many call
 OVERLAP_SECONDS = 1.0  # Slack `oldest` is exclusive; read a little earlier and dedupe
@@ -123,17 +125,48 @@ def poll_slack(ctx: SyncContext) -> None:
         if not blocked and ts_after(ts, top):
             ctx.store.set_checkpoint(slack_checkpoint(channel), ts)
             top = ts
+    sweep_old_threads(ctx)
+
+
+def watched_threads(ctx: SyncContext):
+    """Threads whose replies we watch: open issues, and issues closed recently (a
+    reply there reopens the ticket or opens a follow-up)."""
+    recent = utcnow() - RECENTLY_CLOSED
+    return Issue.select().where((Issue.channel == ctx.channel)
+                                & (Issue.closed_at.is_null() | (Issue.closed_at >= recent)))
+
+
+def window_floor(ctx: SyncContext) -> str:
+    return slack_ts_for(now_ts() - ctx.config.sync.thread_window_days * 86400)
 
 
 def oldest_watched_thread(ctx: SyncContext) -> float:
-    """Threads whose replies we watch: open issues, and issues closed recently (a
-    reply there reopens the ticket or opens a follow-up), within the window."""
-    window_floor = now_ts() - ctx.config.sync.thread_window_days * 86400
-    recent = utcnow() - RECENTLY_CLOSED
-    row = (Issue.select(pw.fn.MIN(Issue.thread_ts))
-           .where((Issue.channel == ctx.channel) & (Issue.closed_at.is_null() | (Issue.closed_at >= recent)))
-           .where(Issue.thread_ts >= slack_ts_for(window_floor)).scalar())
+    """The history read covers watched threads started within the window."""
+    row = (watched_threads(ctx).select(pw.fn.MIN(Issue.thread_ts))
+           .where(Issue.thread_ts >= window_floor(ctx)).scalar())
     return float(row) if row else float("inf")
+
+
+def sweep_old_threads(ctx: SyncContext) -> None:
+    """Watched threads older than the window are not in the history read (that would
+    cost pages per cycle in a busy channel); a few of them are asked directly each
+    cycle, in turn, so a late reply in a long-running issue is still mirrored."""
+    old = list(watched_threads(ctx).where(Issue.thread_ts < window_floor(ctx)).order_by(Issue.thread_ts))
+    if not old:
+        return
+    after = ctx.store.checkpoint(OLD_SWEEP) or ""
+    turn = [i for i in old if i.thread_ts > after][:OLD_SWEEP_PER_CYCLE]
+    turn += old[:OLD_SWEEP_PER_CYCLE - len(turn)]  # wrap around
+    for issue in dict.fromkeys(turn):
+        runtime.check()
+        try:
+            s2z.mirror_replies(ctx, issue, latest_reply=None)
+        except ApiError as exc:
+            if isinstance(exc, (AuthError, RateLimited)):
+                raise
+            ctx.result.failed(f"Slack {issue.channel}/{issue.thread_ts}: {exc}", channel=issue.channel,
+                              thread_ts=issue.thread_ts)
+        ctx.store.set_checkpoint(OLD_SWEEP, issue.thread_ts)
 
 
 def handle_parent(ctx: SyncContext, message: dict[str, Any], is_new: bool) -> None:
