@@ -30,6 +30,7 @@ from typing import Any, Callable
 from zsc.adapters.slack import permalink
 from zsc.errors import ApiError, AuthError, RateLimited
 from zsc.store import DONE_STATUSES, CommandRun, Issue, utcnow
+from zsc.sync import keys
 from zsc.sync import slack_to_zendesk as s2z
 from zsc.sync import zendesk_to_slack as z2s
 from zsc.sync.context import CycleResult, SyncContext, slack_ts_for
@@ -352,10 +353,10 @@ def _repair_ticket(ctx: SyncContext, ticket: Any) -> None:
 # effects.post_once's "post:" prefix). A pending intent under one of them makes the
 # path look the effect up on the far side before writing it.
 def _ticket_keys(channel: str, ts: str, ticket_id: int | None) -> list[str]:
-    keys = [f"ticket:{channel}:{ts}"]
+    keys_ = [keys.ticket_key(channel, ts)]
     if ticket_id:  # the ticket exists: so may its permalink note and Slack confirmation
-        keys += [f"permalink:{ticket_id}", f"post:confirm:{ticket_id}"]
-    return keys
+        keys_ += [keys.permalink_ref(ticket_id), keys.post_key(keys.confirm_ref(ticket_id))]
+    return keys_
 
 
 def _mark_unknown(ctx: SyncContext, found: Scan) -> list[str]:
@@ -368,12 +369,12 @@ def _mark_unknown(ctx: SyncContext, found: Scan) -> list[str]:
         if gap.kind == "no_ticket":
             planned += [(key, "ticket", when) for key in _ticket_keys(gap.channel, gap.ts, gap.ticket_id)]
         elif gap.kind == "reply":
-            planned.append((f"comment:{gap.channel}:{gap.ts}", "reply", when))
+            planned.append((keys.reply_key(gap.channel, gap.ts), "reply", when))
         elif gap.kind == "comment":
-            planned.append((f"post:comment:{gap.comment_id}", "comment", when))
+            planned.append((keys.post_key(keys.comment_ref(gap.comment_id)), "comment", when))
         elif gap.kind == "status" and gap.ticket_id in found.tickets:
             ticket = found.tickets[gap.ticket_id]
-            planned.append((f"post:status:{ticket.id}:{ticket.updated_at}", "status", when))
+            planned.append((keys.post_key(keys.status_ref(ticket.id, ticket.updated_at)), "status", when))
     created = []
     with ctx.store.atomic():
         for key, kind, when in planned:

@@ -31,6 +31,7 @@ from zsc.adapters.slack import permalink
 from zsc.errors import UserError
 from zsc.format import truncate, zendesk_to_slack
 from zsc.runtime import Stopping
+from zsc.sync import keys
 from zsc.sync.engine import dry_run_rollback
 from zsc.store import DONE_STATUSES, Issue, ReportRun, utcnow
 from zsc.sync.effects import ZSC_EVENT, once
@@ -309,7 +310,7 @@ def post_report(ctx, day: date, late: bool = False, at: datetime | None = None) 
     def record(ts: str) -> None:
         ReportRun.create(day=key, posted_at=utcnow(), late=late, slack_ts=ts)
 
-    ts = once(ctx, f"post:{ref}", "report", None, {"ref": ref, "channel": channel}, do, find, record)
+    ts = once(ctx, keys.post_key(ref), "report", None, {"ref": ref, "channel": channel}, do, find, record)
     logger.bind(channel=channel, ts=ts).info("daily report for {} posted{}", key, " (late)" if late else "")
     return Posted(day, ts, True)
 

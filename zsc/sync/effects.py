@@ -11,6 +11,7 @@ from typing import Any, Callable
 
 from zsc.adapters.zendesk import Comment
 from zsc.store import TO_SLACK, TO_ZENDESK, Issue
+from zsc.sync import keys
 from zsc.sync.context import SyncContext
 
 ZSC_EVENT = "zsc_post"  # Slack message metadata event_type on everything zsc posts
@@ -59,7 +60,7 @@ def post_once(ctx: SyncContext, issue: Issue, ref: str, kind: str, text: str, *,
         if extra:
             extra(ts)
 
-    return once(ctx, f"post:{ref}", kind, issue, {"ref": ref}, do, find, record)
+    return once(ctx, keys.post_key(ref), kind, issue, {"ref": ref}, do, find, record)
 
 
 def ts_with_ref(messages: list[dict[str, Any]], ref: str) -> str | None:

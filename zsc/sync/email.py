@@ -37,7 +37,7 @@ from zsc import format as fmt
 from zsc.adapters.slack import permalink
 from zsc.adapters.zendesk import Ticket
 from zsc.store import TO_SLACK, Checkpoint, Issue, utcnow
-from zsc.sync import engine, people
+from zsc.sync import engine, keys, people
 from zsc.sync import slack_to_zendesk as s2z
 from zsc.sync.context import SyncContext, slack_ts_for
 from zsc.sync.effects import ZSC_EVENT, comment_once, once, ts_with_ref
@@ -127,9 +127,9 @@ def open_email_issue(ctx: SyncContext, ticket: Ticket, name: str, address: str |
     top_ts = post_top(ctx, ticket, name, address)
     ctx.zendesk.update_external_id(ticket.id, s2z.external_id(channel, top_ts))
     issue = post_thread(ctx, ticket, top_ts, name, address)
-    comment_once(ctx, issue, f"permalink:{ticket.id}", "permalink",
+    comment_once(ctx, issue, keys.permalink_ref(ticket.id), "permalink",
                  f"Slack thread: {permalink(ctx.workspace_uri, channel, top_ts)}",
-                 public=False, author_id=None, ref=f"permalink:{ticket.id}")
+                 public=False, author_id=None, ref=keys.permalink_ref(ticket.id))
     for hook in s2z.new_issue_hooks:
         hook(ctx, issue)
     ctx.result.did(f"Zendesk #{ticket.id} (email from {address or name}) -> Slack {channel}/{top_ts}",
@@ -162,7 +162,7 @@ def post_top(ctx: SyncContext, ticket: Ticket, name: str, address: str | None) -
 
 def post_thread(ctx: SyncContext, ticket: Ticket, top_ts: str, name: str, address: str | None) -> Issue:
     """Step 3: the thread reply, recorded together with the Issue that maps the ticket."""
-    channel, ref = ctx.channel, f"confirm:{ticket.id}"
+    channel, ref = ctx.channel, keys.confirm_ref(ticket.id)
     comments = ctx.zendesk.comments(ticket.id)
     first = comments[0] if comments else None  # the email itself
     body = first.body if first else ticket.description

@@ -9,7 +9,7 @@ from zsc import format as fmt
 from zsc.adapters.slack import permalink, ts_after, ts_time
 from zsc.errors import Rejected
 from zsc.store import TO_ZENDESK, Issue, utcnow
-from zsc.sync import people
+from zsc.sync import keys, people
 from zsc.sync.context import SyncContext
 from zsc.sync.effects import ZSC_EVENT, comment_once, once, post_once
 
@@ -79,9 +79,10 @@ def open_issue(ctx: SyncContext, message: dict[str, Any]) -> Issue:
     channel, ts = ctx.channel, message["ts"]
     issue = ctx.store.issue_by_thread(channel, ts) or create_ticket(ctx, message)
     link = permalink(ctx.workspace_uri, channel, ts)
-    comment_once(ctx, issue, f"permalink:{issue.ticket_id}", "permalink", f"Slack thread: {link}",
-                 public=False, author_id=None, ref=f"permalink:{issue.ticket_id}")
-    post_once(ctx, issue, f"confirm:{issue.ticket_id}", "confirmation",
+    permalink_ref = keys.permalink_ref(issue.ticket_id)
+    comment_once(ctx, issue, permalink_ref, "permalink", f"Slack thread: {link}",
+                 public=False, author_id=None, ref=permalink_ref)
+    post_once(ctx, issue, keys.confirm_ref(issue.ticket_id), "confirmation",
               f"Thanks! Ticket {ctx.ticket_link(issue.ticket_id)} is open for this request; "
               "replies in this thread reach it, and its public replies appear here. Type `help` for commands.")
     for hook in new_issue_hooks:
@@ -103,7 +104,7 @@ def create_ticket(ctx: SyncContext, message: dict[str, Any]) -> Issue:
         requester = {"id": zcfg.agent_user_id}
         body = f"{body}\n\n(Raised in Slack by {author.name})"
     ext = external_id(channel, ts)
-    key = f"ticket:{channel}:{ts}"
+    key = keys.ticket_key(channel, ts)
 
     def do() -> tuple[int, int | None]:
         return ctx.zendesk.create_ticket(
@@ -177,7 +178,7 @@ def mirror_reply(ctx: SyncContext, issue: Issue, reply: dict[str, Any]) -> None:
     reopen = "open" if issue.status == "solved" else None
     try:
         # the thread cursor moves in the same transaction that records the comment
-        comment_once(ctx, issue, f"comment:{issue.channel}:{reply['ts']}", "reply", body, public=True,
+        comment_once(ctx, issue, keys.reply_key(issue.channel, reply["ts"]), "reply", body, public=True,
                      author_id=zendesk_user, slack_ts=reply["ts"], status=reopen,
                      extra=lambda _id: advance_reply_cursor(ctx, issue, reply["ts"]))
     except Rejected as exc:

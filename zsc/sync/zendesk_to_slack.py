@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 from zsc import format as fmt
 from zsc.adapters.zendesk import Ticket
 from zsc.store import DONE_STATUSES, Issue
-from zsc.sync import people
+from zsc.sync import keys, people
 from zsc.sync.context import SyncContext
 from zsc.sync.effects import post_once, resolve_pending_comments
 
@@ -27,7 +27,7 @@ def sync_ticket(ctx: SyncContext, issue: Issue, ticket: Ticket) -> None:
         text = fmt.zendesk_comment_to_slack(author, comment.body)
         for part, chunk in enumerate(fmt.split_for_slack(text)):
             # Only the first chunk carries the comment id; the rest are keyed by ref alone.
-            post_once(ctx, issue, f"comment:{comment.id}" + (f":{part}" if part else ""), "comment", chunk,
+            post_once(ctx, issue, keys.comment_ref(comment.id, part), "comment", chunk,
                       comment_id=None if part else comment.id)
         ctx.result.did(f"Zendesk #{ticket.id} comment {comment.id} -> Slack {issue.channel}/{issue.thread_ts}",
                        channel=issue.channel, thread_ts=issue.thread_ts, ticket_id=ticket.id, comment_id=comment.id)
@@ -48,7 +48,7 @@ def follow_status(ctx: SyncContext, issue: Issue, ticket: Ticket) -> None:
     Reopened in Zendesk: the store follows quietly."""
     if ticket.status in DONE_STATUSES:
         if issue.is_open:
-            post_once(ctx, issue, f"status:{ticket.id}:{ticket.updated_at}", "status",
+            post_once(ctx, issue, keys.status_ref(ticket.id, ticket.updated_at), "status",
                       f"Ticket {ctx.ticket_link(ticket.id)} was marked {STATUS_WORDS[ticket.status]} in Zendesk. "
                       "Reply here if you still need help.")
             ctx.result.did(f"Zendesk #{ticket.id} {ticket.status} -> Slack {issue.channel}/{issue.thread_ts}",
