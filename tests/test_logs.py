@@ -113,7 +113,7 @@ def test_a_stream_that_is_not_the_journal_gets_no_priorities(tmp_path, monkeypat
 def test_library_logging_warnings_and_crashes_go_through_the_redacting_sink():
     out = io.StringIO()
     logs.setup(level="info", style="json", stream=out, secrets=[SLACK_TOKEN])
-    logging.getLogger("urllib3.connectionpool").warning("retrying with token=abcdefgh12345")
+    logging.getLogger("some.library").warning("retrying with token=abcdefgh12345")
     with warnings.catch_warnings():
         warnings.simplefilter("always")
         warnings.warn(f"deprecated call with {SLACK_TOKEN}", UserWarning)
@@ -122,7 +122,7 @@ def test_library_logging_warnings_and_crashes_go_through_the_redacting_sink():
     except ConnectionError:
         sys.excepthook(*sys.exc_info())
     entries = [json.loads(line) for line in lines_of(out)]
-    assert entries[0]["message"] == "urllib3.connectionpool: retrying with token=[redacted]"
+    assert entries[0]["message"] == "some.library: retrying with token=[redacted]"
     assert "deprecated call with [redacted]" in entries[1]["message"]
     assert entries[2]["message"] == "unhandled error" and entries[2]["error"] == "ConnectionError: refused [redacted]"
     assert "Traceback" in entries[2]["traceback"]
@@ -145,6 +145,39 @@ def test_message_bodies_need_both_trace_and_the_setting():
     logs.setup(level="debug", style="json", stream=out)
     assert logging.getLogger("slack_sdk").level == logging.WARNING
     assert logging.getLogger("urllib3").level == logging.DEBUG
+
+
+def test_client_libraries_are_silent_below_critical_unless_debugging():
+    """The adapters turn each failure into one zsc error: slack_sdk's own "Failed to
+    send a request" ERROR per attempt (or urllib3's retries) would only repeat it."""
+    out = io.StringIO()
+    logs.setup(level="info", style="json", stream=out)
+    for name in ("slack_sdk.web.base_client", "zenpy", "pdpyras", "urllib3.connectionpool", "requests"):
+        logging.getLogger(name).error("Failed to send a request to the API server")
+    assert lines_of(out) == []
+    logs.setup(level="debug", style="json", stream=out)
+    logging.getLogger("slack_sdk.web.base_client").error("Failed to send a request to the API server")
+    assert len(lines_of(out)) == 1  # debugging: the library's own words too
+
+
+@pytest.mark.parametrize("text", [
+    "[slack] token: expected a secret, found an integer; put the value in double quotes",
+    "ZSC_SLACK_TOKEN: contains spaces or line breaks; remove them",
+    "[pagerduty] client_secret: expected a secret",
+    "exit code: 1",
+])
+def test_zsc_own_words_after_a_secret_name_are_kept(text):
+    assert logs.Redactor()(text) == text
+
+
+@pytest.mark.parametrize("text,kept", [
+    ("token: zd0123456789abcdef", "token: [redacted]"),
+    ("X-Api-Token: abcdefghijklmnopqrstuvwxyz0", "X-Api-Token: [redacted]"),
+    ("{'token': 'abcdef'}", "{'token': '[redacted]'}"),
+    ("password: hunter2xx", "password: [redacted]"),
+])
+def test_token_looking_values_after_a_colon_are_redacted(text, kept):
+    assert logs.Redactor()(text) == kept
 
 
 def test_a_reopened_log_file_gets_the_lines_after_rotation(tmp_path):

@@ -221,26 +221,33 @@ def slack_checks(config: Any, credential_only: bool = False) -> list[Check]:
     slack = SlackAdapter(s.token, s.api_url, timeout=config.sync.http_timeout)
     try:
         me = slack.auth_test()
-    except ApiError as exc:
-        fix = ("run `zsc auth slack` for a new token (or replace [slack] token / ZSC_SLACK_TOKEN)"
-               if isinstance(exc, AuthError) else "check [slack] api_url and the network, then try again")
-        return [Check("Slack token", False, f"{mask(s.token)} refused: {_reason(exc)}", fix)]
+    except AuthError as exc:
+        return [Check("Slack token", False, f"{mask(s.token)} refused: {_reason(exc)}",
+                      "run `zsc auth slack` for a new token (or replace [slack] token / ZSC_SLACK_TOKEN)")]
+    except ApiError as exc:  # unreachable, or a server fault: says nothing about the token
+        return [Check("Slack token", False, f"{mask(s.token)} could not be checked: {_reason(exc)}",
+                      "check [slack] api_url and the network, then try again")]
     rows = [Check("Slack token", True, f"{mask(s.token)}: bot {me.get('user') or me.get('user_id')} "
                                         f"in workspace {me.get('team') or '?'}")]
     if credential_only:
         return rows
     rows.append(_slack_channel(slack, s.channel, me))
+    report = getattr(config, "report", None)
+    if report is not None and report.channel and report.channel != s.channel:
+        rows.append(_slack_channel(slack, report.channel, me, setting="[report] channel",
+                                   name=f"Slack report channel {report.channel}"))
     rows.append(_slack_email_scope(slack, config, s.channel))
     return rows
 
 
-def _slack_channel(slack: Any, channel: str, me: dict[str, Any]) -> Check:
-    name = f"Slack channel {channel}"
+def _slack_channel(slack: Any, channel: str, me: dict[str, Any], setting: str = "[slack] channel",
+                   name: str | None = None) -> Check:
+    name = name or f"Slack channel {channel}"
     bot = f"@{me.get('user') or 'your-bot'}"
     try:
         info = slack.channel_info(channel)
     except NotFound as exc:
-        return Check(name, False, _reason(exc), f"check [slack] channel (an ID like C0123ABCD), then `/invite {bot}` there")
+        return Check(name, False, _reason(exc), f"check {setting} (an ID like C0123ABCD), then `/invite {bot}` there")
     except AuthError as exc:
         scope = _scope_in(exc)
         if not scope:
@@ -315,10 +322,13 @@ def zendesk_checks(config: Any, credential_only: bool = False) -> list[Check]:
                              timeout=config.sync.http_timeout)
     try:
         me = zendesk.me()
-    except ApiError as exc:
-        fix = ("run `zsc auth zendesk`, or replace the API token (Admin Center → Apps and integrations → "
-               "Zendesk API)" if isinstance(exc, AuthError) else "check [zendesk] api_url and the network")
-        return [Check("Zendesk credentials", False, f"{credential} refused: {_reason(exc)}", fix)]
+    except AuthError as exc:
+        return [Check("Zendesk credentials", False, f"{credential} refused: {_reason(exc)}",
+                      "run `zsc auth zendesk`, or replace the API token (Admin Center → Apps and integrations → "
+                      "Zendesk API)")]
+    except ApiError as exc:  # unreachable, or a server fault: says nothing about the credential
+        return [Check("Zendesk credentials", False, f"{credential} could not be checked: {_reason(exc)}",
+                      "check [zendesk] api_url and the network, then try again")]
     if not me.get("id"):  # Zendesk answers anonymous callers with an empty user
         return [Check("Zendesk credentials", False, f"{credential} not accepted (anonymous user)",
                       "check [zendesk] email and token, or run `zsc auth zendesk`")]

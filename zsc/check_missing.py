@@ -373,8 +373,9 @@ def _mark_unknown(ctx: SyncContext, found: Scan) -> list[str]:
         elif gap.kind == "comment":
             planned.append((keys.post_key(keys.comment_ref(gap.comment_id)), "comment", when))
         elif gap.kind == "status" and gap.ticket_id in found.tickets:
-            ticket = found.tickets[gap.ticket_id]
-            planned.append((keys.post_key(keys.status_ref(ticket.id, ticket.updated_at)), "status", when))
+            issue = ctx.store.issue_by_ticket(gap.ticket_id)
+            if issue is not None:
+                planned.append((keys.post_key(z2s.status_ref(ctx, issue)), "status", when))
     created = []
     with ctx.store.atomic():
         for key, kind, when in planned:

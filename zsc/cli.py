@@ -7,20 +7,33 @@ tracebacks appear only with --debug. Heavy imports happen inside the commands so
 from __future__ import annotations
 
 import sys
-from typing import Any, Callable
+from datetime import datetime, timezone
+from typing import Any, Callable, NoReturn
 
 import click
 
 from zsc import __version__
 from zsc.errors import UserError
 
+EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)  # the earliest --since and --date: Slack's ts start there
+
 
 class ZscGroup(click.Group):
-    """Turns UserError (and Ctrl-C) into a clean exit for every subcommand."""
+    """Turns UserError (and Ctrl-C) into a clean exit for every subcommand, and a bad
+    command-line value into one line instead of click's usage block."""
+
+    def make_context(self, info_name: str | None, args: list[str], parent: click.Context | None = None,
+                     **extra: Any) -> click.Context:
+        try:  # the options before the command (zsc --log-level bogus …)
+            return super().make_context(info_name, args, parent=parent, **extra)
+        except click.UsageError as exc:
+            _usage_exit(exc)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except click.UsageError as exc:  # a command's options, or BadParameter from its body
+            _usage_exit(exc)
         except UserError as exc:
             if ctx.obj and ctx.obj.get("debug"):
                 raise
@@ -29,6 +42,34 @@ class ZscGroup(click.Group):
         except KeyboardInterrupt:
             click.echo("zsc: interrupted", err=True)
             sys.exit(130)
+
+
+def _usage_exit(exc: click.UsageError) -> NoReturn:
+    """`zsc: <what is wrong> (see zsc <command> --help)` on stderr, exit 2. Running a
+    group without a command still shows its help, as click does."""
+    if isinstance(exc, click.exceptions.NoArgsIsHelpError):
+        raise exc
+    names = []
+    ctx = exc.ctx
+    while ctx is not None and ctx.parent is not None:
+        names.append(ctx.info_name)
+        ctx = ctx.parent
+    command = " ".join(["zsc", *reversed([n for n in names if n])])
+    click.echo(f"zsc: {_redacted(_usage_message(exc))} (see {command} --help)", err=True)
+    sys.exit(exc.exit_code)
+
+
+def _usage_message(exc: click.UsageError) -> str:
+    """The option first, as zsc's own errors read: "--days 'abc' is not a valid
+    integer." rather than click's "Invalid value for '--days': …"; other usage errors
+    ("No such option: --x") as click words them."""
+    if isinstance(exc, click.BadParameter) and not isinstance(exc, click.MissingParameter):
+        hint = exc.param_hint if exc.param_hint is not None else ("/".join(exc.param.opts) if exc.param else "")
+        if not isinstance(hint, str):
+            hint = " / ".join(hint)
+        if hint:
+            return f"{hint} {exc.message}"
+    return exc.format_message()
 
 
 def _redacted(text: str) -> str:
@@ -67,8 +108,10 @@ def load(ctx: click.Context, require_secrets: bool = True, log_file: str | None 
     config = load_config(root["config_path"], require_secrets=require_secrets)
     level = root["log_level"] or ("warning" if quiet else config.logging.level)
     style = root["log_format"] or config.logging.format
+    # Quiet: the command prints each item's outcome, so the log lines saying the same
+    # are left out (unless --log-level asked for the logs).
     logs.setup(level=level, style=style, secrets=secrets_of(config), log_file=log_file,
-               message_bodies=config.logging.message_bodies)
+               message_bodies=config.logging.message_bodies, hide_results=quiet and not root["log_level"])
     return config
 
 
@@ -86,16 +129,15 @@ def sync_once_cmd(ctx: click.Context, dry_run: bool, since: str | None) -> None:
 
     from zsc.locks import exclusive
     from zsc.service import build_context, sync_once
-    from zsc.sync.engine import parse_since
 
+    when = _parse_since(since)
     config = load(ctx, quiet=True)
-    when = _parse_date(since)
     dry = dry_run or config.sync.dry_run
     # A real cycle must not race a running daemon (or timer) over the same items.
     with nullcontext() if dry else exclusive(config.database.url, "sync-once"):
         context = build_context(config, dry_run=dry)
         try:
-            result = sync_once(context, since=parse_since(when) if when else None)
+            result = sync_once(context, since=when)
         finally:
             context.store.close()
     for line in result.actions:
@@ -116,26 +158,32 @@ def sync_once_cmd(ctx: click.Context, dry_run: bool, since: str | None) -> None:
 def run_cmd(ctx: click.Context, detach: bool, pidfile: str | None, log_file: str | None, since: str | None) -> None:
     """Run the bridge until stopped (SIGTERM/SIGINT), polling at the configured intervals."""
     from zsc.daemon import run_forever
-    from zsc.sync.engine import parse_since
 
+    when = _parse_since(since)
     config = load(ctx, log_file=log_file)
-    when = _parse_date(since)
-    code = run_forever(config, since=parse_since(when) if when else None,
+    code = run_forever(config, since=when,
                        detach=detach, pidfile=pidfile, log_file=log_file,
                        log_overrides={"level": ctx.obj["log_level"], "style": ctx.obj["log_format"]})
     sys.exit(code)
 
 
-def _parse_date(value: str | None) -> str | None:
+def _parse_since(value: str | None) -> datetime | None:
+    """--since: a past moment (UTC unless it says otherwise). A future one would park
+    the cursors ahead of every new message, which would then never be mirrored."""
     if value is None:
         return None
-    from datetime import datetime
-
     try:
-        datetime.fromisoformat(value)
+        moment = datetime.fromisoformat(value)
     except ValueError:
-        raise click.BadParameter(f"{value!r} is not a date; use YYYY-MM-DD or YYYY-MM-DDTHH:MM", param_hint="--since")
-    return value
+        raise click.BadParameter(f"{value!r} is not a date; use YYYY-MM-DD or YYYY-MM-DDTHH:MM",
+                                 param_hint="--since") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    if moment > datetime.now(timezone.utc):
+        raise click.BadParameter(f"{value} is in the future; use a past date", param_hint="--since")
+    if moment < EPOCH:
+        raise click.BadParameter(f"{value} is before 1970; use a date from 1970-01-01 on", param_hint="--since")
+    return moment
 
 
 # Commands that live in their own modules register themselves on import.

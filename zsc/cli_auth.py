@@ -27,7 +27,16 @@ def _token_option(what: str):
 
 
 def _read_token(token: str) -> str:
-    return sys.stdin.readline() if token == "-" else token
+    """The --token value ('-': a line from stdin). Empty or with spaces inside is a bad
+    value (exit 2) that must not reach the service, let alone the token file."""
+    value = (sys.stdin.readline() if token == "-" else token).strip()
+    if not value and token == "-":
+        raise click.BadParameter("read an empty line from stdin; paste or pipe the token", param_hint="--token -")
+    if not value:
+        raise click.BadParameter("is empty; pass the token, or '-' and paste it on stdin", param_hint="--token")
+    if any(c.isspace() for c in value):
+        raise click.BadParameter("contains spaces; pass the whole token and nothing else", param_hint="--token")
+    return value
 
 
 def _saved(saved, label: str) -> None:
@@ -42,9 +51,10 @@ def _saved(saved, label: str) -> None:
 def _browser_flow(ctx: click.Context, service: str, token: str | None, label: str) -> None:
     from zsc import auth
 
+    value = _read_token(token) if token is not None else None
     config = load(ctx, require_secrets=False)
-    if token is not None:
-        _saved(auth.save_api_token(config, service, _read_token(token)), label)
+    if value is not None:
+        _saved(auth.save_api_token(config, service, value), label)
         return
     flow = auth.begin(config, service)
     click.echo("Open this address in a browser and approve zsc:\n")
@@ -80,9 +90,10 @@ def auth_pagerduty(ctx: click.Context, token: str | None) -> None:
     zsc fetches and renews the short-lived access tokens itself."""
     from zsc import auth
 
+    value = _read_token(token) if token is not None else None
     config = load(ctx, require_secrets=False)
-    if token is not None:
-        _saved(auth.save_api_token(config, "pagerduty", _read_token(token)), "PagerDuty API key")
+    if value is not None:
+        _saved(auth.save_api_token(config, "pagerduty", value), "PagerDuty API key")
         return
     secret = None
     if not config.pagerduty.client_secret:

@@ -11,9 +11,11 @@ import click
 
 from zsc.cli import command, load
 
+MAX_DAYS = 3650  # ten years: further back than any channel zsc mirrors (and no date overflow)
+
 
 @command("check-missing")
-@click.option("--days", type=click.IntRange(min=1), default=7, show_default=True, help="How many days back to compare.")
+@click.option("--days", type=click.IntRange(min=1, max=MAX_DAYS), default=7, show_default=True, help="How many days back to compare.")
 @click.option("--fix", is_flag=True, help="Repair the gaps through the normal sync paths, then check again. "
                                           "Stop the daemon first.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")

@@ -7,15 +7,7 @@ from datetime import date
 
 import click
 
-from zsc.cli import command, load
-from zsc.errors import UserError
-
-
-class UsageError(UserError):
-    """A bad option value: one line and exit status 2, like a config error (click's
-    own BadParameter would print the usage block too)."""
-
-    exit_code = 2
+from zsc.cli import EPOCH, command, load
 
 
 @command("report")
@@ -29,11 +21,12 @@ def report_cmd(ctx: click.Context, dry_run: bool, day: str | None) -> None:
     from zsc.service import build_context
     from zsc.store import utcnow
 
-    config = load(ctx)
     wanted = _parse_day(day)
+    config = load(ctx)
     when, at = as_of(config, utcnow(), wanted)
     if when is None:
-        raise UsageError(f"--date {day}: that day has not come yet in {config.report.timezone.key}; use today or a past day")
+        raise click.BadParameter(f"{day}: that day has not come yet in {config.report.timezone.key}; "
+                                 "use today or a past day", param_hint="--date")
     context = build_context(config, dry_run=dry_run or None)  # [sync] dry_run = true counts too
     try:
         if context.dry_run:
@@ -49,11 +42,16 @@ def report_cmd(ctx: click.Context, dry_run: bool, day: str | None) -> None:
 
 
 def _parse_day(value: str | None) -> date | None:
+    """--date, checked before anything else runs (click's usage errors become one line
+    in zsc.cli.ZscGroup)."""
     if value is None:
         return None
     try:
         if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):  # fromisoformat would take 20240304 or 2024-W10-1
             raise ValueError(value)
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError:
-        raise UsageError(f"--date {value!r} is not a date; use YYYY-MM-DD, e.g. 2024-03-04") from None
+        raise click.BadParameter(f"{value!r} is not a date; use YYYY-MM-DD, e.g. 2024-03-04", param_hint="--date") from None
+    if day < EPOCH.date():
+        raise click.BadParameter(f"{value} is before 1970; use a day from 1970-01-01 on", param_hint="--date")
+    return day

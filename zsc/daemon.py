@@ -3,7 +3,8 @@ report) with `schedule`, handles signals, talks to systemd, and never lets one
 failure stop the rest.
 
 Start-up, in this order, so every problem a person must fix stops zsc with one line
-before it does anything: credentials (one call to each API), the leader lock (one
+before it does anything: credentials (one call to each API) and the Slack channel
+(exists, the bot is in it), the leader lock (one
 active zsc per store, see zsc.locks), the store. Then READY=1, and a cycle whenever a
 poll is due. With `[daemon] ha = true` a process that finds the lock taken waits as a
 hot standby (config and credentials checked, lock retried every poll interval) and
@@ -26,7 +27,7 @@ import peewee as pw
 from loguru import logger
 
 from zsc import runtime
-from zsc.errors import ApiError, AuthError, UserError
+from zsc.errors import ApiError, AuthError, ConfigError, NotFound, UserError
 from zsc.locks import FileLock, LockUnavailable, NoLock, PidFile, leader_lock
 from zsc.notify import Notifier
 from zsc.runtime import Stopping
@@ -44,28 +45,48 @@ class LostLeadership(Exception):
 
 
 def check_credentials(config) -> None:
-    """Ask each API who we are, once at start (and on reload): a refused credential
-    stops zsc with one line (exit 1; systemd's Restart= tries again later) instead of
-    failing every poll. An API that is merely unreachable does not stop zsc: the polls
-    retry it."""
+    """Ask each API who we are, and Slack about the channel, once at start (and on
+    reload): a refused credential stops zsc with one line (exit 1; systemd's Restart=
+    tries again later), an unknown channel or one without the bot too (exit 2: the
+    config must change), instead of failing every poll. An API that is merely
+    unreachable does not stop zsc: the polls retry it."""
     from zsc.service import slack_adapter, zendesk_adapter
 
     slack, zendesk = slack_adapter(config), zendesk_adapter(config)
-    checks = (("Slack", lambda: slack.auth_test().get("user_id")), ("Zendesk", lambda: zendesk.me().get("id")))
     try:
-        for api, who_am_i in checks:
+        if _answered("Slack", lambda: slack.auth_test().get("user_id")):
             try:
-                if who_am_i() is None:  # Zendesk answers an unknown credential as the anonymous user
-                    raise AuthError(api, "the credential was not accepted (anonymous user); check it with `zsc auth check`")
-            except AuthError:
-                raise
-            except ApiError as exc:
-                logger.warning("{}: could not check the credentials at start ({}); continuing, the polls will retry",
-                               api, exc)
+                _answered("Slack", lambda: _check_channel(slack, config.slack.channel), "the channel")
+            except NotFound as exc:
+                raise ConfigError(str(exc)) from None
+        _answered("Zendesk", lambda: zendesk.me().get("id"))
     finally:
         # No pooled connection may outlive this: --detach closes descriptors under
         # Python's feet, and a late close() of a stale one could hit a reused number.
         zendesk.session.close()
+
+
+def _answered(api: str, ask: Callable[[], Any], what: str = "the credentials") -> bool:
+    """Run one start-up check: False (and a warning) if the API did not answer."""
+    try:
+        if ask() is None:  # Zendesk answers an unknown credential as the anonymous user
+            raise AuthError(api, "the credential was not accepted (anonymous user); check it with `zsc auth check`")
+    except (AuthError, NotFound):
+        raise
+    except ApiError as exc:
+        logger.warning("{}: could not check {} at start ({}); continuing, the polls will retry", api, what, exc)
+        return False
+    return True
+
+
+def _check_channel(slack, channel: str) -> str:
+    """The channel exists, the bot sees it and is a member of it: its name."""
+    info = slack.channel_info(channel)
+    if not info.get("is_member", True):
+        bot = f"@{slack.auth_test().get('user') or 'your-bot'}"
+        raise ConfigError(f"Slack: the bot is not a member of channel {channel} (#{info.get('name', '?')}); "
+                          f"invite it with /invite {bot} in that channel, or change [slack] channel")
+    return str(info.get("name") or channel)
 
 
 class Daemon:
@@ -90,18 +111,25 @@ class Daemon:
         self._reload_requested = False
         self.standby_status = "starting"
         self.dry_start: datetime | None = None
+        self.started = False  # start-up finished: active, or waiting as a standby
 
     # ---- set-up ----
-    def setup_logging(self) -> None:
+    def setup_logging(self, reloading: bool = False) -> None:
         """(Re)configure logging from the config; command-line options win. Also
-        reopens --log-file, so SIGHUP after logrotate moves to the new file."""
+        reopens --log-file, so SIGHUP after logrotate moves to the new file; if that
+        fails on a reload, the logging stays as it was (a start refuses instead)."""
         from zsc import logs
         from zsc.service import secrets_of
 
-        logs.setup(level=self.log_overrides.get("level") or self.config.logging.level,
-                   style=self.log_overrides.get("style") or self.config.logging.format,
-                   secrets=secrets_of(self.config), log_file=self.log_file,
-                   message_bodies=self.config.logging.message_bodies)
+        try:
+            logs.setup(level=self.log_overrides.get("level") or self.config.logging.level,
+                       style=self.log_overrides.get("style") or self.config.logging.format,
+                       secrets=secrets_of(self.config), log_file=self.log_file,
+                       message_bodies=self.config.logging.message_bodies)
+        except UserError as exc:
+            if not reloading:
+                raise
+            logger.error("{}; still logging as before", exc)
 
     def claim_lead(self) -> bool:
         """Try the leader lock once. Taken and no standby wanted: one clear line."""
@@ -129,6 +157,7 @@ class Daemon:
             if not standby:
                 logger.info(status)
                 standby = True
+                self.started = True
             self.standby_status = status
             self._ready(status)
             self.notifier.cycle(status, healthy)
@@ -160,6 +189,7 @@ class Daemon:
         self.dry_start = self.since or datetime.now(timezone.utc)
         self.since = None  # a takeover after a lost lock must not rewind again
         self.install_jobs()
+        self.started = True
         logger.info("zsc active: channel {} every {}s, Zendesk every {}s", self.config.slack.channel,
                     self.config.sync.slack_interval, self.config.sync.zendesk_interval)
 
@@ -290,7 +320,8 @@ class Daemon:
             self.notifier.status(status)
 
     def stop(self) -> None:
-        logger.info("zsc stopping")
+        if self.started:  # a start refused has said why in one line already
+            logger.info("zsc stopping")
         self.notifier.stopping()
         if self.ctx:
             self.ctx.store.close()
@@ -341,7 +372,7 @@ class Daemon:
         from zsc.sync import engine
 
         self.config = config
-        self.setup_logging()
+        self.setup_logging(reloading=True)
         self.paused_until.clear()
         if self.ctx is not None:
             # New adapters (tokens, URLs, timeouts) over the same store.
@@ -365,10 +396,11 @@ def run_forever(config, since: datetime | None = None, detach: bool = False, pid
     """`zsc run`: in the foreground (systemd, a terminal), or detached with --detach.
     A reload re-reads the file the config came from."""
     runtime.reset()
+    setting = "--pidfile" if pidfile else "[daemon] pidfile"
     pidfile = pidfile or config.daemon.pidfile or None
     log_file = str(Path(log_file).absolute()) if log_file else None
     daemon = Daemon(config, since=since, log_file=log_file, log_overrides=log_overrides)
-    pid = PidFile(Path(pidfile).absolute()) if pidfile else None
+    pid = PidFile(Path(pidfile).absolute(), setting=setting) if pidfile else None
     if pid:
         pid.claim()  # a second start fails here, on the terminal
     if not detach:
@@ -383,6 +415,11 @@ def run_forever(config, since: datetime | None = None, detach: bool = False, pid
         raise
     from zsc.detach import detach_process
 
+    if pid:
+        # The pid becomes visible (and a SIGTERM possible) when the daemon enters the
+        # pidfile: have our handlers in place by then, not python-daemon's, whose
+        # SystemExit is lost if it lands in a weakref callback or a __del__.
+        pid.on_enter = daemon._install_signals
     detach_process(pid, preserve)
     if isinstance(daemon.lock, FileLock) and daemon.lock.held():
         daemon.lock.write_pid()  # the daemon's pid, not the parent's

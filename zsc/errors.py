@@ -64,3 +64,55 @@ class Unavailable(ApiError):
 class Ambiguous(ApiError):
     """A write whose outcome is unknown (timeout, dropped connection, 5xx): its
     intent stays pending and is resolved by a look-up on the next cycle."""
+
+
+class UsageError(UserError):
+    """A bad command-line value: one line and exit status 2, like a config error."""
+
+    exit_code = 2
+
+
+# The path as written cannot work (a file where a directory must be, a missing
+# directory, a directory where a file must be): the setting is wrong, exit 2. Other
+# failures (permissions, a read-only or full file system) are the host's: exit 1.
+_PATH_IS_WRONG = (FileNotFoundError, FileExistsError, NotADirectoryError, IsADirectoryError)
+
+
+def os_reason(exc: OSError, path: object = None) -> str:
+    """The OS's words for a failed file operation on `path`, without the path it
+    repeats; "X is a file, not a directory" when a component of `path` is a file."""
+    from pathlib import Path
+
+    if isinstance(exc, (FileExistsError, NotADirectoryError)) and path is not None:
+        whole = Path(str(path))
+        for part in (whole, *whole.parents):
+            if part.exists() and not part.is_dir():
+                return f"{'it' if part == whole else part} is a file, not a directory"
+    return exc.strerror or str(exc) or type(exc).__name__
+
+
+def path_fix(exc: OSError) -> str:
+    """The usual fix for a file zsc could not create (a pidfile, a log file)."""
+    if isinstance(exc, FileNotFoundError):
+        return "create the directory or choose another path"
+    if isinstance(exc, IsADirectoryError):
+        return "name a file, not a directory"
+    return "choose another path, or let zsc's user write there"
+
+
+def path_error(exc: OSError, message: str) -> UserError:
+    """`message` (which names the setting, the path, the reason and the fix) as
+    ConfigError when the path as written cannot work, else UserError."""
+    return (ConfigError if isinstance(exc, _PATH_IS_WRONG) else UserError)(message)
+
+
+def process_user() -> str:
+    """Who zsc runs as, for "writable by …" advice."""
+    import os
+
+    try:
+        import pwd
+
+        return pwd.getpwuid(os.geteuid()).pw_name
+    except (ImportError, KeyError):
+        return f"uid {os.geteuid()}"

@@ -23,11 +23,11 @@ import os
 import socket
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 from loguru import logger
 
-from zsc.errors import UserError
+from zsc.errors import UserError, os_reason, path_error, path_fix, process_user
 
 
 def _key(name: str) -> int:
@@ -48,18 +48,31 @@ def identity() -> str:
 
 
 class FileLock:
-    """An exclusive, non-blocking flock on `path`; the file holds the owner's pid."""
+    """An exclusive, non-blocking flock on `path`; the file holds the owner's pid.
 
-    def __init__(self, path: str | Path, guards: str | None = None) -> None:
+    `setting` names what chose the path ("[database] url", "--pidfile"), for the one
+    line shown when the file cannot be created."""
+
+    def __init__(self, path: str | Path, guards: str | None = None, setting: str | None = None) -> None:
         self.path = Path(path)
         self.fd: int | None = None
         self.where = f"{guards} (lock file {self.path})" if guards else str(self.path)
+        self.setting = setting
+
+    def unusable(self, exc: OSError) -> UserError:
+        """The file cannot be created or opened: what, where, why, and the fix."""
+        return path_error(exc, f"{self.setting or 'lock file'}: cannot create the lock file {self.path}: "
+                               f"{os_reason(exc, self.path)}; check that {self.path.parent} is a directory "
+                               f"writable by {process_user()}")
 
     def try_acquire(self) -> bool:
         if self.fd is not None:
             return True
         while True:
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+            try:
+                fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+            except OSError as exc:
+                raise self.unusable(exc) from None
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except OSError as exc:
@@ -111,6 +124,10 @@ class PidFile(FileLock):
     terminal with a clear message; the lock lives on in the daemon (the descriptor is
     inherited and preserved), which writes its own pid when DaemonContext enters it."""
 
+    def unusable(self, exc: OSError) -> UserError:
+        return path_error(exc, f"{self.setting or 'pidfile'} {self.path}: cannot create it: {os_reason(exc, self.path)}; "
+                               f"{path_fix(exc)}")
+
     def _acquired(self) -> None:
         # Empty until the daemon writes its own pid: the parent's would soon be stale.
         os.ftruncate(self.fd, 0)
@@ -122,7 +139,11 @@ class PidFile(FileLock):
         if stale and stale != "unknown pid":
             logger.info("cleared the stale pidfile {} of {} (no longer running)", self.path, stale)
 
+    on_enter: Callable[[], None] | None = None  # run in the daemon just before its pid is written
+
     def __enter__(self) -> "PidFile":
+        if self.on_enter is not None:
+            self.on_enter()
         self.write_pid()
         return self
 
@@ -272,9 +293,20 @@ def leader_lock(database_url: str):
         path = database_url[len("sqlite:///"):]
         if path == ":memory:":
             return NoLock()
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        return FileLock(path + ".lock", guards=f"the SQLite database {path}")
+        make_parent_directory(path)
+        return FileLock(path + ".lock", guards=f"the SQLite database {path}", setting="[database] url")
     return PgLock(database_url)
+
+
+def make_parent_directory(path: str) -> None:
+    """Create the directory of the SQLite database `path` ([database] url) if need be."""
+    parent = Path(path).parent
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise path_error(exc, f"[database] url: cannot create the directory {parent} for the SQLite database: "
+                              f"{os_reason(exc, parent)}; point [database] url at a path in a directory "
+                              f"writable by {process_user()}") from None
 
 
 def _first_line(exc: BaseException) -> str:

@@ -24,14 +24,21 @@ from typing import Any, Iterable, TextIO
 
 from loguru import logger
 
+from zsc.errors import UsageError, os_reason, path_fix
+
 # Shapes of credentials we may not know by value (e.g. a token in a library's error).
 # Group 1, when present, is kept: it names what was redacted.
+_NAMES = r"(?:client_secret|access_token|refresh_token|password|token|code)"
+_VALUE = r"[A-Za-z0-9._~+/=-]"
 SECRET_PATTERNS = [
     re.compile(r"xox[abposre]-[A-Za-z0-9-]{6,}"),
     re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]{8,}"),
     re.compile(r"(?i)(basic\s+)[A-Za-z0-9+/=]{8,}"),
-    re.compile(r"(?i)(token[=:]\s*)[A-Za-z0-9._~+/=-]{8,}"),
-    re.compile(r"(?i)((?:client_secret|code|access_token|refresh_token|password)[\"']?\s*[=:]\s*[\"']?)[A-Za-z0-9._~+/=-]{6,}"),
+    # name=VALUE (a query string, a header like `Token token=…`), "name": "VALUE" (JSON, a repr).
+    re.compile(rf"(?i)({_NAMES}(?:\s*=\s*[\"']?|[\"']?\s*:\s*[\"'])){_VALUE}{{6,}}"),
+    # name: VALUE without quotes only when VALUE looks like a credential (a digit in it,
+    # or very long), so zsc's own words stay: "[slack] token: expected a secret".
+    re.compile(rf"(?i)({_NAMES}:\s*)(?:(?={_VALUE}*\d){_VALUE}{{8,}}|{_VALUE}{{24,}})"),
     re.compile(r"(://[^:/@\s]+:)[^@\s/]+(?=@)"),  # the password of a URL (postgresql://u:PASS@host)
 ]
 REDACTED = "[redacted]"
@@ -180,22 +187,38 @@ def file_descriptors() -> list[int]:
     return [f.fileno() for f in _log_files]
 
 
+def is_result_line(record: dict[str, Any]) -> bool:
+    """A line recording an item's outcome (CycleResult.did/failed), which a one-shot
+    command such as `sync-once` prints itself."""
+    return bool(record["extra"].get("_result"))
+
+
 def setup(level: str = "info", style: str = "auto", stream: TextIO | None = None,
-          secrets: Iterable[str | None] = (), log_file: str | None = None, message_bodies: bool = False) -> None:
+          secrets: Iterable[str | None] = (), log_file: str | None = None, message_bodies: bool = False,
+          hide_results: bool = False) -> None:
     """Configure logging for the process; safe to call again (on reload, which also
-    reopens `log_file`: send SIGHUP after rotating it)."""
+    reopens `log_file`: send SIGHUP after rotating it). `log_file` is --log-file: if it
+    cannot be opened, UsageError, and the logging set up before stays as it was.
+    `hide_results`: leave out the lines of `is_result_line` (the command prints them)."""
     global _show_bodies
 
+    handle = None
+    if log_file:
+        try:
+            handle = open(log_file, "a", encoding="utf-8")
+        except OSError as exc:
+            raise UsageError(f"--log-file {log_file}: cannot open it: {os_reason(exc, log_file)}; "
+                             f"{path_fix(exc)}") from None
     stream = stream or sys.stderr
     redact.add(secrets)
     logger.remove()
     while _log_files:
         _log_files.pop().close()
-    logger.add(make_sink(stream, style), level=level.upper(), backtrace=False, diagnose=False)
-    if log_file:
-        handle = open(log_file, "a", encoding="utf-8")
+    shown = (lambda record: not is_result_line(record)) if hide_results else None
+    logger.add(make_sink(stream, style), level=level.upper(), filter=shown, backtrace=False, diagnose=False)
+    if handle is not None:
         _log_files.append(handle)
-        logger.add(make_sink(handle, style), level=level.upper(), backtrace=False, diagnose=False)
+        logger.add(make_sink(handle, style), level=level.upper(), filter=shown, backtrace=False, diagnose=False)
     logging.basicConfig(handlers=[_Intercept()], level=logging.WARNING, force=True)
     # warnings.warn() from libraries: through the sinks too. Off and on again, because
     # captureWarnings(True) does nothing if it ran before, even if the hook was replaced since.
@@ -203,11 +226,15 @@ def setup(level: str = "info", style: str = "auto", stream: TextIO | None = None
     logging.captureWarnings(True)
     _show_bodies = message_bodies and level.lower() == "trace"
     verbose = level.lower() in ("trace", "debug")
-    # urllib3 and requests log request lines; slack_sdk, zenpy and pdpyras log whole
-    # request and response bodies at debug, which are customer data.
+    # The adapters turn every failure into one zsc error; the client libraries' own lines
+    # (slack_sdk logs an ERROR per failed attempt) would only repeat it, so they are
+    # silenced below CRITICAL unless debugging. urllib3 and requests log request lines;
+    # slack_sdk, zenpy and pdpyras log whole request and response bodies at debug, which
+    # are customer data: those need message bodies on (level trace), else WARNING at most.
     for name, debug_ok in (("urllib3", verbose), ("requests", verbose), ("slack_sdk", _show_bodies),
                            ("zenpy", _show_bodies), ("pdpyras", _show_bodies)):
-        logging.getLogger(name).setLevel(logging.DEBUG if debug_ok else logging.WARNING)
+        quiet = logging.WARNING if verbose else logging.CRITICAL
+        logging.getLogger(name).setLevel(logging.DEBUG if debug_ok else quiet)
     sys.excepthook = _uncaught
     threading.excepthook = _uncaught_in_thread
     if _show_bodies:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from zsc.hours import is_out_of_hours
 from zsc.store import Issue
+from zsc.sync import keys
 from zsc.sync.context import SyncContext
 from zsc.sync.effects import post_once
 from zsc.sync.slack_to_zendesk import new_issue_hooks
@@ -25,7 +26,9 @@ def post_oncall_notice(ctx: SyncContext, issue: Issue) -> None:
     ref = f"oncall:{issue.ticket_id}"
     if ctx.oncall is None or ref in ctx.store.recorded(issue).refs:
         return  # checked first so a resumed issue costs no PagerDuty call
-    text = ctx.oncall.message()  # None when nobody is on call or PagerDuty failed (logged there)
+    pending = ctx.store.intent(keys.post_key(ref))
+    # A post whose answer was lost is finished with the text it had, whoever is on call now.
+    text = pending.data.get("text") if pending else ctx.oncall.message()  # None: nobody on call, or PagerDuty failed
     if text:
         post_once(ctx, issue, ref, "oncall", text)
 

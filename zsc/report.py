@@ -27,8 +27,8 @@ from zoneinfo import ZoneInfo
 
 from loguru import logger
 
-from zsc.adapters.slack import permalink
-from zsc.errors import UserError
+from zsc.adapters.slack import channel_problem, permalink
+from zsc.errors import NotFound, UserError
 from zsc.format import truncate, zendesk_to_slack
 from zsc.runtime import Stopping
 from zsc.sync import keys
@@ -310,7 +310,13 @@ def post_report(ctx, day: date, late: bool = False, at: datetime | None = None) 
     def record(ts: str) -> None:
         ReportRun.create(day=key, posted_at=utcnow(), late=late, slack_ts=ts)
 
-    ts = once(ctx, keys.post_key(ref), "report", None, {"ref": ref, "channel": channel}, do, find, record)
+    try:
+        ts = once(ctx, keys.post_key(ref), "report", None, {"ref": ref, "channel": channel}, do, find, record)
+    except NotFound as exc:
+        if channel == ctx.config.slack.channel or getattr(exc, "reason", None) is None:
+            raise
+        # The channel is [report] channel's: the fix is there, not in [slack] channel.
+        raise channel_problem(exc.method, exc.reason, channel, setting="[report] channel") from None
     logger.bind(channel=channel, ts=ts).info("daily report for {} posted{}", key, " (late)" if late else "")
     return Posted(day, ts, True)
 

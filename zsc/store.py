@@ -225,7 +225,9 @@ def open_database(url: str) -> pw.Database:
     if url.startswith("sqlite:///"):
         path = url[len("sqlite:///"):]
         if path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            from zsc.locks import make_parent_directory
+
+            make_parent_directory(path)
         return pw.SqliteDatabase(
             path,
             pragmas={"journal_mode": "wal", "synchronous": "normal", "foreign_keys": 1, "busy_timeout": 10000},
@@ -271,9 +273,26 @@ class Store:
         db_proxy.initialize(self.db)
         try:
             self.db.connect(reuse_if_open=True)
-        except pw.OperationalError as exc:
-            raise UserError(f"[database] url: cannot open the store: {_first_line(exc)}") from None
-        self.upgrade()
+            self.upgrade()
+        except pw.DatabaseError as exc:  # OperationalError too; a UserError of upgrade() passes
+            self.close()
+            raise self._cannot_open(exc) from None
+
+    def _cannot_open(self, exc: pw.DatabaseError) -> UserError:
+        """One line for a store that cannot be opened: which, why, and the fix."""
+        reason = _first_line(exc)
+        path = self.sqlite_path
+        if path is None:  # Postgres (the URL is not quoted: it may hold the password)
+            return UserError(f"[database] url: cannot open the store: {reason}")
+        if not isinstance(exc, pw.OperationalError) and "not a database" in reason:
+            return UserError(f"[database] url: {path} is not an SQLite database; point [database] url at zsc's "
+                             "database or move the file")
+        if "unable to open" in reason:
+            from zsc.errors import process_user
+
+            return UserError(f"[database] url: cannot open the SQLite database {path}: {reason}; check that "
+                             f"{path.parent} exists and is writable by {process_user()}")
+        return UserError(f"[database] url: cannot open the SQLite database {path}: {reason}")
 
     # ---- schema ----
     def schema_version(self) -> int:
@@ -436,6 +455,12 @@ class Store:
         if keys:
             Intent.delete().where(Intent.key.in_(keys) & (Intent.attempts == 0)).execute()
             self._pending = None
+
+    def pending_keys(self, issue: Issue) -> set[str]:
+        """Keys of this issue's writes of unknown outcome."""
+        if not self.has_pending():
+            return set()
+        return {row.key for row in Intent.select(Intent.key).where(Intent.issue == issue)}
 
     def has_pending(self) -> bool:
         return bool(self._pending_keys())

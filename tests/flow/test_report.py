@@ -116,10 +116,13 @@ def test_date_reports_a_past_day_as_it_stood_then(world, ctx):
     assert [day for day, _, _ in report_runs(world)] == ["2024-03-01"]
 
 
+# Every bad command-line value ends with where to read more (zsc.cli.ZscGroup).
 @pytest.mark.parametrize("value, message", [
-    ("2024-13-01", "zsc: --date '2024-13-01' is not a date; use YYYY-MM-DD, e.g. 2024-03-04\n"),
-    ("yesterday", "zsc: --date 'yesterday' is not a date; use YYYY-MM-DD, e.g. 2024-03-04\n"),
-    ("2024-03-05", "zsc: --date 2024-03-05: that day has not come yet in UTC; use today or a past day\n"),
+    ("2024-13-01", "zsc: --date '2024-13-01' is not a date; use YYYY-MM-DD, e.g. 2024-03-04 (see zsc report --help)\n"),
+    ("yesterday", "zsc: --date 'yesterday' is not a date; use YYYY-MM-DD, e.g. 2024-03-04 (see zsc report --help)\n"),
+    ("2024-03-05", "zsc: --date 2024-03-05: that day has not come yet in UTC; use today or a past day "
+                   "(see zsc report --help)\n"),
+    ("1969-12-31", "zsc: --date 1969-12-31 is before 1970; use a day from 1970-01-01 on (see zsc report --help)\n"),
 ])
 def test_bad_date_is_one_line_and_exit_2(world, value, message):
     with freeze_time("2024-03-04 10:00:00"):

@@ -16,7 +16,13 @@ T = TypeVar("T")
 
 
 class Transient(Exception):
-    """Raised by an adapter's call wrapper for failures that may pass (5xx, network)."""
+    """Raised by an adapter's call wrapper for failures that may pass (5xx, network).
+    `network`: no answer at all (refused, timed out, unresolvable), so if it lasts the
+    address or the network is what to check."""
+
+    def __init__(self, message: str, network: bool = False) -> None:
+        super().__init__(message)
+        self.network = network
 
 
 class Limited(Exception):
@@ -75,8 +81,20 @@ class RateGate:
                     raise Ambiguous(self.api, f"{what}: outcome unknown ({exc}); will check before retrying") from None
                 attempt += 1
                 if attempt > self.retries:
-                    raise Unavailable(self.api, f"{what}: {exc}") from None
+                    raise Unavailable(self.api, self._gave_up(what, exc)) from None
                 runtime.sleep(self.backoff * (2 ** (attempt - 1)))
+
+    def _gave_up(self, what: str, exc: Transient) -> str:
+        """"{what}: {exc}", without repeating a `what` the adapter already put first,
+        and for a network error what to check: "[slack] api_url and the network"."""
+        text = str(exc)
+        if what and not text.startswith(f"{what}:"):
+            text = f"{what}: {text}"
+        # An adapter may raise Transient from the network error itself (`from None` keeps it as the context).
+        network = exc.network or isinstance(exc.__context__, OSError)
+        if network and "api_url" not in text:
+            text += f"; check [{self.api.split()[0].lower()}] api_url and the network"
+        return text
 
 
 def describe(exc: BaseException) -> str:

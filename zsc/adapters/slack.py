@@ -13,10 +13,14 @@ from zsc.errors import AuthError, NotFound, Rejected
 
 API = "Slack"
 AUTH_ERRORS = {"invalid_auth", "not_authed", "token_revoked", "token_expired", "account_inactive"}
+# What each channel error means, and the fix; {setting} is the setting that named the
+# channel ([slack] channel unless a caller knows better, see channel_problem).
 CHANNEL_ERRORS = {
-    "channel_not_found": "the channel does not exist or the bot cannot see it; check [slack] channel (a channel id like C0123ABCD)",
-    "not_in_channel": "the bot is not a member of the channel; invite it with /invite @your-bot in that channel",
-    "is_archived": "the channel is archived; unarchive it or point [slack] channel at another",
+    "channel_not_found": "channel {channel} does not exist or the bot cannot see it; "
+                         "check {setting} (a channel id like C0123ABCD)",
+    "not_in_channel": "the bot is not a member of channel {channel}; invite it with /invite @your-bot there, "
+                      "or change {setting}",
+    "is_archived": "channel {channel} is archived; unarchive it or point {setting} at another",
 }
 NETWORK_ERRORS = (URLError, socket.timeout, TimeoutError, ConnectionError, http.client.HTTPException, OSError)
 PAGE_LIMIT = 200
@@ -41,9 +45,11 @@ class SlackAdapter:
                 # The named methods encode arguments the way Slack expects (JSON or form, booleans).
                 return getattr(self.client, method.replace(".", "_"))(**kwargs)
             except SlackApiError as exc:
-                raise self._translate(method, exc) from None
+                raise self._translate(method, exc, kwargs.get("channel")) from None
             except NETWORK_ERRORS as exc:
-                raise Transient(f"{method}: {type(exc).__name__}: {exc}") from None
+                # The gate adds "{method}: " and, for a network error, what to check.
+                raise Transient(f"no answer from {self.client.base_url} ({type(exc).__name__}: {exc})",
+                                network=True) from None
 
         response = self.gate.call(attempt, write=write, what=method)
         data = response.data
@@ -51,7 +57,7 @@ class SlackAdapter:
             raise Rejected(API, f"{method}: unexpected answer (not JSON)")
         return data
 
-    def _translate(self, method: str, exc: Any) -> Exception:
+    def _translate(self, method: str, exc: Any, channel: str | None = None) -> Exception:
         response = exc.response
         status = getattr(response, "status_code", 0)
         data = response.data if isinstance(getattr(response, "data", None), dict) else {}
@@ -62,7 +68,7 @@ class SlackAdapter:
             value = value[0] if isinstance(value, list) else value
             return Limited(float(value or 1))
         if status >= 500 or error.startswith("Received a response in a non-JSON format"):
-            return Transient(f"{method}: HTTP {status} {error[:80]}".strip())
+            return Transient(f"HTTP {status} {error[:80]}".strip())
         if error in AUTH_ERRORS:
             return AuthError(API, f"{method}: the token was refused ({error}); replace it with `zsc auth slack` and check with `zsc auth check`")
         if error == "missing_scope":
@@ -70,7 +76,7 @@ class SlackAdapter:
             return AuthError(API, f"{method}: the app lacks the scope {needed}; add it under OAuth & Permissions, reinstall the app, and update the token",
                              needed=str(needed))
         if error in CHANNEL_ERRORS:
-            return NotFound(API, f"{method}: {CHANNEL_ERRORS[error]}")
+            return channel_problem(method, error, channel)
         return Rejected(API, f"{method}: {error or f'HTTP {status}'}")
 
     # ---- reads ----
@@ -145,6 +151,15 @@ class SlackAdapter:
         if metadata:
             args["metadata"] = metadata
         return self._call("chat.postMessage", write=True, **args)["ts"]
+
+
+def channel_problem(method: str, error: str, channel: str | None, setting: str = "[slack] channel") -> NotFound:
+    """A channel error (a key of CHANNEL_ERRORS) as NotFound naming the channel and the
+    setting to fix; `.method`, `.reason` (Slack's error code) and `.channel` let a caller
+    that knows which setting named the channel say so (see zsc.report.post_report)."""
+    problem = NotFound(API, f"{method}: {CHANNEL_ERRORS[error].format(channel=channel or '?', setting=setting)}")
+    problem.method, problem.reason, problem.channel = method, error, channel
+    return problem
 
 
 def _ts_key(ts: str) -> tuple[int, int]:

@@ -110,12 +110,18 @@ class ZendeskAdapter:
         self.export_gate = export_gate or RateGate(API + " export", max_wait=0)
 
     # ---- plumbing ----
-    def _call(self, fn, *, write: bool = False, what: str = "", gate: RateGate | None = None):
+    def _call(self, fn, *, write: bool = False, what: str = "", gate: RateGate | None = None, audit: bool = False):
+        """Run a zenpy call under the gate. `audit=True`: the answer must be a ticket
+        audit with the new comment in it (zenpy hands back the raw response for a garbled
+        200, which must not pass for success: on a write that is an outcome we do not know)."""
         from zenpy.lib.exception import APIException, RecordNotFoundException, ZenpyException
 
         def attempt():
             try:
-                return fn()
+                result = fn()
+                if audit and (not hasattr(result, "ticket") or _comment_id_from_audit(result) is None):
+                    raise ValueError("not a ticket audit with a comment")
+                return result
             except RecordNotFoundException:
                 raise NotFound(API, f"{what}: not found") from None
             except APIException as exc:
@@ -215,6 +221,7 @@ class ZendeskAdapter:
                                       external_id=external_id, tags=tags)
         if followup_source_id:
             fields["via_followup_source_id"] = followup_source_id
+        # (a ticket zsc creates always has a comment: its Comment event is in the audit)
         if requester.get("id"):
             fields["requester_id"] = requester["id"]
         else:
@@ -227,8 +234,8 @@ class ZendeskAdapter:
             finally:
                 self.session.extra_headers(None)
 
-        audit = self._call(create, write=True, what="create ticket")
-        return audit.ticket.id, _comment_id_from_audit(audit)
+        result = self._call(create, write=True, what="create ticket", audit=True)
+        return result.ticket.id, _comment_id_from_audit(result)
 
     def add_comment(self, ticket_id: int, body: str, *, public: bool, author_id: int | None = None,
                     status: str | None = None) -> int | None:
@@ -239,9 +246,9 @@ class ZendeskAdapter:
         fields: dict[str, Any] = {"id": ticket_id, "comment": comment}
         if status:
             fields["status"] = status
-        audit = self._call(lambda: self.client.tickets.update(ZTicket(**fields)), write=True,
-                           what=f"comment on ticket {ticket_id}")
-        return _comment_id_from_audit(audit)
+        result = self._call(lambda: self.client.tickets.update(ZTicket(**fields)), write=True,
+                            what=f"comment on ticket {ticket_id}", audit=True)
+        return _comment_id_from_audit(result)
 
     def set_status(self, ticket_id: int, status: str) -> None:
         from zenpy.lib.api_objects import Ticket as ZTicket

@@ -26,11 +26,12 @@ class CycleResult:
         from zsc.logs import body
 
         self.actions.append(f"{line}: {detail}" if detail else line)
-        logger.bind(**fields).info(f"{line}: {body(detail)}" if detail else line)
+        # _result marks lines a one-shot command prints itself (its logging may hide them)
+        logger.bind(_result=True, **fields).info(f"{line}: {body(detail)}" if detail else line)
 
     def failed(self, line: str, **fields: Any) -> None:
         self.failures.append(line)
-        logger.bind(**fields).error(line)
+        logger.bind(_result=True, **fields).error(line)
 
     def merge(self, other: "CycleResult") -> None:
         self.actions.extend(other.actions)

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from typing import Any, Callable
 
 from zsc.adapters.zendesk import Comment
+from zsc.errors import Ambiguous, ApiError, NotFound
 from zsc.store import TO_SLACK, TO_ZENDESK, Issue
 from zsc.sync import keys
 from zsc.sync.context import SyncContext
@@ -31,7 +32,12 @@ def once(ctx: SyncContext, key: str, kind: str, issue: Issue | None, payload: di
                 store.finish_intent(key)
             return found
     store.begin_intent(key, kind, issue, payload)
-    result = do()
+    try:
+        result = do()
+    except ApiError as exc:
+        if not isinstance(exc, Ambiguous):
+            store.finish_intent(key)  # refused for sure: nothing happened, nothing to look up later
+        raise
     with store.atomic():
         record(result)
         store.finish_intent(key)
@@ -60,7 +66,28 @@ def post_once(ctx: SyncContext, issue: Issue, ref: str, kind: str, text: str, *,
         if extra:
             extra(ts)
 
-    return once(ctx, keys.post_key(ref), kind, issue, {"ref": ref}, do, find, record)
+    # The text rides along in the intent: a retry posts what was meant then.
+    return once(ctx, keys.post_key(ref), kind, issue, {"ref": ref, "text": text}, do, find, record)
+
+
+def create_ticket_once(ctx: SyncContext, key: str, kind: str, issue: Issue | None, external_id: str,
+                       create: Callable[[], tuple[int, int | None]],
+                       record: Callable[[tuple[int, int | None]], None]) -> tuple[int, int | None]:
+    """Create a ticket once (the create carries an Idempotency-Key; a lost answer is
+    found by `external_id`). The result always names the ticket's first comment, which
+    zsc wrote, so that it is recorded with the ticket and never echoed back to Slack."""
+
+    def with_first_comment(ticket_id: int, comment_id: int | None) -> tuple[int, int | None]:
+        if comment_id is None:
+            comments = ctx.zendesk.comments(ticket_id)
+            comment_id = comments[0].id if comments else None
+        return ticket_id, comment_id
+
+    def find(_intent) -> tuple[int, int | None] | None:
+        tickets = ctx.zendesk.tickets_by_external_id(external_id)
+        return with_first_comment(tickets[0].id, None) if tickets else None
+
+    return once(ctx, key, kind, issue, {"external_id": external_id}, lambda: with_first_comment(*create()), find, record)
 
 
 def ts_with_ref(messages: list[dict[str, Any]], ref: str) -> str | None:
@@ -87,7 +114,13 @@ def comment_once(ctx: SyncContext, issue: Issue, key: str, kind: str, body: str,
         return ctx.zendesk.add_comment(issue.ticket_id, body, public=public, author_id=author, status=status)
 
     def find(intent) -> int | None:
-        return find_written_comment(ctx, issue, intent.created_at, author, body)
+        # what was sent then, not what the Slack message says now (it may have been edited)
+        data = intent.data
+        try:
+            return find_written_comment(ctx, issue, intent.created_at, data.get("author_id", author),
+                                        data.get("body", body))
+        except NotFound:
+            return None  # the ticket is gone: nothing of ours is there (the write then says so)
 
     def record(comment_id: int | None) -> None:
         ctx.store.record_item(issue, TO_ZENDESK, kind, slack_ts=slack_ts, comment_id=comment_id, ref=ref)
@@ -104,8 +137,8 @@ def find_written_comment(ctx: SyncContext, issue: Issue, since: datetime, author
     mapped = ctx.store.mapped_comment_ids(issue)
     floor = (since - timedelta(minutes=2)).isoformat()  # clock skew between us and Zendesk
     for comment in comments if comments is not None else ctx.zendesk.comments(issue.ticket_id):
-        if comment.id in mapped or comment.author_id != author_id:
-            continue
+        if comment.id in mapped or comment.author_id != author_id or comment.via_channel not in (None, "api"):
+            continue  # zsc writes through the API: the same words by email or in the web UI are someone else's
         if comment.body.strip() == body.strip() and (not comment.created_at or comment.created_at[:19] >= floor[:19]):
             return comment.id
     return None
@@ -122,6 +155,10 @@ def resolve_pending_comments(ctx: SyncContext, issue: Issue, comments: list[Comm
         data = intent.data
         body, author = data.get("body"), data.get("author_id")
         if body is None or author is None:
+            continue
+        recorded = ctx.store.recorded(issue)
+        if data.get("slack_ts") in recorded.slack_ts or data.get("ref") in recorded.refs:
+            ctx.store.finish_intent(intent.key)  # its item was recorded another way (a follow-up): stale
             continue
         found = find_written_comment(ctx, issue, intent.created_at, author, body, comments)
         if found is not None:

@@ -77,6 +77,11 @@ def sender_allowed(email: str | None, email_config: Any) -> bool:
 # ---------------------------------------------------------------- the hook
 
 def on_unmapped_ticket(ctx: SyncContext, ticket: Ticket) -> None:
+    if set_up_started(ctx, ticket.id):
+        # A Slack message may already be out: finish its thread even if the ticket has
+        # since moved group or closed, rather than leave it dangling.
+        open_email_issue(ctx, ticket, *requester(ctx, ticket))
+        return
     if not is_new_email(ctx, ticket) or ctx.store.checkpoint(denied_marker(ticket.id)) is not None:
         return
     name, address = requester(ctx, ticket)
@@ -85,6 +90,11 @@ def on_unmapped_ticket(ctx: SyncContext, ticket: Ticket) -> None:
         deny(ctx, ticket, address, reason)
     else:
         open_email_issue(ctx, ticket, name, address)
+
+
+def set_up_started(ctx: SyncContext, ticket_id: int) -> bool:
+    return (ctx.store.intent(f"email:{ticket_id}") is not None
+            or ctx.store.checkpoint(_thread_checkpoint(ticket_id)) is not None)
 
 
 def is_new_email(ctx: SyncContext, ticket: Ticket) -> bool:

@@ -1,5 +1,6 @@
 """A reply in the thread of a closed ticket: Zendesk will not reopen it, so open a
-follow-up ticket, map the thread to it and say so — nothing the person wrote is lost."""
+follow-up ticket, map the thread to it and say so — nothing the person wrote is lost.
+The same when the ticket was deleted in Zendesk."""
 
 from __future__ import annotations
 
@@ -8,11 +9,13 @@ from typing import Any
 
 from zsc.store import TO_ZENDESK, Issue, utcnow
 from zsc.sync.context import SyncContext
-from zsc.sync.effects import once, post_once
+from zsc.sync.effects import create_ticket_once, post_once
 
 
-def follow_up_closed(ctx: SyncContext, issue: Issue, reply: dict[str, Any], body: str, author_id: int | None) -> None:
+def follow_up_closed(ctx: SyncContext, issue: Issue, reply: dict[str, Any], body: str, author_id: int | None,
+                     deleted: bool = False) -> None:
     old_ticket = issue.ticket_id
+    gone = "was deleted" if deleted else "is closed"
     zcfg = ctx.config.zendesk
     key = f"followup:{issue.channel}:{reply['ts']}"
     ext = f"slack:{issue.channel}:{issue.thread_ts}:followup:{reply['ts']}"
@@ -21,18 +24,15 @@ def follow_up_closed(ctx: SyncContext, issue: Issue, reply: dict[str, Any], body
 
     def do() -> tuple[int, int | None]:
         return ctx.zendesk.create_ticket(
-            subject=subject, body=f"{body}\n\n(Follow-up to closed ticket #{old_ticket})", requester=requester,
+            subject=subject, body=f"{body}\n\n(Follow-up to ticket #{old_ticket}, which {gone})", requester=requester,
             assignee_id=zcfg.agent_user_id, group_id=zcfg.group_id, external_id=ext, tags=["zsc", "zsc_followup"],
-            idempotency_key=hashlib.sha256(key.encode()).hexdigest()[:40], followup_source_id=old_ticket,
+            idempotency_key=hashlib.sha256(key.encode()).hexdigest()[:40],
+            followup_source_id=None if deleted else old_ticket,
         )
-
-    def find(_intent):
-        tickets = ctx.zendesk.tickets_by_external_id(ext)
-        return (tickets[0].id, None) if tickets else None
 
     def record(result: tuple[int, int | None]) -> None:
         new_ticket, first_comment = result
-        ctx.store.record_item(issue, TO_ZENDESK, "reply", slack_ts=reply["ts"], comment_id=first_comment)
+        ctx.store.record_item(issue, TO_ZENDESK, "followup", slack_ts=reply["ts"], comment_id=first_comment)
         issue.followup_of = old_ticket
         issue.ticket_id = new_ticket
         issue.status = "new"
@@ -41,8 +41,8 @@ def follow_up_closed(ctx: SyncContext, issue: Issue, reply: dict[str, Any], body
         issue.last_activity_at = utcnow()
         issue.save()
 
-    new_ticket, _ = once(ctx, key, "followup", issue, {"external_id": ext}, do, find, record)
+    new_ticket, _ = create_ticket_once(ctx, key, "followup", issue, ext, do, record)
     post_once(ctx, issue, f"followup:{new_ticket}", "followup",
-              f"Ticket #{old_ticket} is closed, so your message opened a follow-up: {ctx.ticket_link(new_ticket)}.")
-    ctx.result.did(f"Slack {issue.channel}/{reply['ts']} -> follow-up ticket #{new_ticket} (#{old_ticket} is closed)",
+              f"Ticket #{old_ticket} {gone}, so your message opened a follow-up: {ctx.ticket_link(new_ticket)}.")
+    ctx.result.did(f"Slack {issue.channel}/{reply['ts']} -> follow-up ticket #{new_ticket} (#{old_ticket} {gone})",
                    channel=issue.channel, thread_ts=issue.thread_ts, ticket_id=new_ticket)

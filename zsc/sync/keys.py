@@ -29,9 +29,10 @@ def comment_ref(comment_id: int, part: int = 0) -> str:
     return f"comment:{comment_id}" + (f":{part}" if part else "")
 
 
-def status_ref(ticket_id: int, updated_at: str) -> str:
-    """The thread notice that a ticket was solved or closed."""
-    return f"status:{ticket_id}:{updated_at}"
+def status_ref(ticket_id: int, nth: int) -> str:
+    """The thread notice that a ticket was solved or closed (its `nth` time);
+    with nth=0, the prefix all of a ticket's notices share."""
+    return f"status:{ticket_id}:{nth}" if nth else f"status:{ticket_id}:"
 
 
 def post_key(ref: str) -> str:

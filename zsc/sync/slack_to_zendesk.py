@@ -7,11 +7,11 @@ from typing import Any, Callable
 
 from zsc import format as fmt
 from zsc.adapters.slack import permalink, ts_after, ts_time
-from zsc.errors import Rejected
+from zsc.errors import NotFound, Rejected
 from zsc.store import TO_ZENDESK, Issue, utcnow
 from zsc.sync import keys, people
 from zsc.sync.context import SyncContext
-from zsc.sync.effects import ZSC_EVENT, comment_once, once, post_once
+from zsc.sync.effects import ZSC_EVENT, comment_once, create_ticket_once, post_once
 
 # Message subtypes that carry what a person wrote; everything else (joins, leaves,
 # topic/purpose/name changes, pins, channel settings...) is ignored.
@@ -112,10 +112,6 @@ def create_ticket(ctx: SyncContext, message: dict[str, Any]) -> Issue:
             external_id=ext, tags=["zsc"], idempotency_key=hashlib.sha256(key.encode()).hexdigest()[:40],
         )
 
-    def find(_intent) -> tuple[int, None] | None:
-        tickets = ctx.zendesk.tickets_by_external_id(ext)
-        return (tickets[0].id, None) if tickets else None
-
     def record(result: tuple[int, int | None]) -> None:
         ticket_id, first_comment = result
         issue = Issue.create(channel=channel, thread_ts=ts, ticket_id=ticket_id, origin="slack", status="new",
@@ -125,20 +121,11 @@ def create_ticket(ctx: SyncContext, message: dict[str, Any]) -> Issue:
                              opened_at=ts_time(ts))
         ctx.store.record_item(issue, TO_ZENDESK, "message", slack_ts=ts, comment_id=first_comment)
 
-    ticket_id, _ = once(ctx, key, "ticket", None, {"external_id": ext}, do, find, record)
+    ticket_id, _ = create_ticket_once(ctx, key, "ticket", None, ext, do, record)
     issue = ctx.store.issue_by_ticket(ticket_id)
-    if ctx.store.slack_item(channel, ts).zendesk_comment_id is None:
-        claim_description(ctx, issue)
     ctx.result.did(f"Slack {channel}/{ts} -> opened ticket #{ticket_id}", subject,
                    channel=channel, thread_ts=ts, ticket_id=ticket_id)
     return issue
-
-
-def claim_description(ctx: SyncContext, issue: Issue) -> None:
-    """After a create whose answer was lost, the ticket's first comment is ours."""
-    comments = ctx.zendesk.comments(issue.ticket_id)
-    if comments:
-        ctx.store.set_item_comment(issue, issue.thread_ts, comments[0].id)
 
 
 # ---------------------------------------------------------------- replies
@@ -174,21 +161,25 @@ def mirror_reply(ctx: SyncContext, issue: Issue, reply: dict[str, Any]) -> None:
         body = with_files(text, reply)
     else:
         body = fmt.slack_reply_to_zendesk(author.name, text, message_files(reply))
-    # A comment by the agent would leave a solved ticket solved; ask Zendesk to reopen it.
-    reopen = "open" if issue.status == "solved" else None
+    # The asker is waiting again: a reply reopens a pending or solved ticket, as a
+    # requester's email would. (Set explicitly: a comment written by the agent would
+    # not, and the store may not know yet that an agent just solved it.) On-hold
+    # tickets stay on hold; closed ones cannot be reopened (see the follow-up).
+    reopen = None if issue.status == "hold" else "open"
     try:
         # the thread cursor moves in the same transaction that records the comment
         comment_once(ctx, issue, keys.reply_key(issue.channel, reply["ts"]), "reply", body, public=True,
                      author_id=zendesk_user, slack_ts=reply["ts"], status=reopen,
                      extra=lambda _id: advance_reply_cursor(ctx, issue, reply["ts"]))
-    except Rejected as exc:
-        if "closed" not in str(exc).lower():
+    except (Rejected, NotFound) as exc:
+        deleted = isinstance(exc, NotFound)
+        if not deleted and "closed" not in str(exc).lower():
             raise
         from zsc.sync.followup import follow_up_closed
 
-        follow_up_closed(ctx, issue, reply, body, zendesk_user)
+        follow_up_closed(ctx, issue, reply, body, zendesk_user, deleted=deleted)
         return
-    if reopen:
+    if reopen and issue.status != reopen:
         ctx.store.reopen_issue(issue)
     ctx.result.did(f"Slack {issue.channel}/{reply['ts']} -> comment on ticket #{issue.ticket_id}",
                    channel=issue.channel, thread_ts=issue.thread_ts, ticket_id=issue.ticket_id)

@@ -25,15 +25,18 @@ def sync_ticket(ctx: SyncContext, issue: Issue, ticket: Ticket) -> None:
             continue  # already mirrored (or written by zsc), or an internal note: never shown
         author = people.zendesk_name(ctx, comment.author_id)
         text = fmt.zendesk_comment_to_slack(author, comment.body)
-        for part, chunk in enumerate(fmt.split_for_slack(text)):
-            # Only the first chunk carries the comment id; the rest are keyed by ref alone.
+        chunks = fmt.split_for_slack(text)
+        for part, chunk in enumerate(chunks):
+            # Each chunk is its own post; only the last carries the comment id, so the
+            # comment counts as mirrored once all of it is in the thread.
+            last = part == len(chunks) - 1
             post_once(ctx, issue, keys.comment_ref(comment.id, part), "comment", chunk,
-                      comment_id=None if part else comment.id)
+                      comment_id=comment.id if last else None)
         ctx.result.did(f"Zendesk #{ticket.id} comment {comment.id} -> Slack {issue.channel}/{issue.thread_ts}",
                        channel=issue.channel, thread_ts=issue.thread_ts, ticket_id=ticket.id, comment_id=comment.id)
-    follow_status(ctx, issue, ticket)
-    issue.zendesk_updated_at = min(ticket.updated_at, settled_before(started))
-    issue.save()
+    if follow_status(ctx, issue, ticket):
+        issue.zendesk_updated_at = min(ticket.updated_at, settled_before(started))
+        issue.save()
 
 
 def settled_before(moment: datetime) -> str:
@@ -43,12 +46,16 @@ def settled_before(moment: datetime) -> str:
     return (moment - timedelta(seconds=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def follow_status(ctx: SyncContext, issue: Issue, ticket: Ticket) -> None:
+def follow_status(ctx: SyncContext, issue: Issue, ticket: Ticket) -> bool:
     """Solved/closed in Zendesk: one notice in the thread and the issue closed in the store.
-    Reopened in Zendesk: the store follows quietly."""
+    Reopened in Zendesk: the store follows quietly. Returns False when the status is
+    left for later: a thread command of zsc's own (a resolve) has an unknown outcome,
+    and it, not a "marked solved in Zendesk" notice, will tell the thread."""
     if ticket.status in DONE_STATUSES:
+        if any(key.startswith("command:") for key in ctx.store.pending_keys(issue)):
+            return False  # a resolve of ours, outcome unknown: it will speak for itself
         if issue.is_open:
-            post_once(ctx, issue, keys.status_ref(ticket.id, ticket.updated_at), "status",
+            post_once(ctx, issue, status_ref(ctx, issue), "status",
                       f"Ticket {ctx.ticket_link(ticket.id)} was marked {STATUS_WORDS[ticket.status]} in Zendesk. "
                       "Reply here if you still need help.")
             ctx.result.did(f"Zendesk #{ticket.id} {ticket.status} -> Slack {issue.channel}/{issue.thread_ts}",
@@ -59,6 +66,15 @@ def follow_status(ctx: SyncContext, issue: Issue, ticket: Ticket) -> None:
     else:
         issue.status = ticket.status
         issue.save()
+    return True
+
+
+def status_ref(ctx: SyncContext, issue: Issue) -> str:
+    """The notice for this issue's n-th close: stable across retries (however the ticket
+    changes meanwhile), new when the ticket is reopened and closed again."""
+    prefix = keys.status_ref(issue.ticket_id, 0)
+    announced = sum(1 for ref in ctx.store.recorded(issue).refs if ref.startswith(prefix))
+    return keys.status_ref(issue.ticket_id, announced + 1)
 
 
 def needs_sync(issue: Issue, ticket: Ticket) -> bool:
