@@ -1,9 +1,10 @@
-"""Review: bad input gets ONE readable line on stderr, the right exit code (2 usage or
+"""Bad input gets ONE readable line on stderr, the right exit code (2 usage or
 config, 1 run time), no traceback unless --debug, and never a secret.
 
 Every test drives the real CLI (click's CliRunner, exceptions caught so a traceback
 shows up as `result.exception` instead of failing the test from inside) against the
-simulator. Tests marked `# DEFECT:` fail on the code as reviewed."""
+simulator. Tests marked "Regression (was a defect)" failed on the code as first
+reviewed and pin the fixes."""
 
 from __future__ import annotations
 
@@ -137,7 +138,7 @@ def test_missing_token_says_the_four_ways_and_exits_2(world):
     one_line_error(zsc(world, "sync-once"), 2, "[slack] token", "ZSC_SLACK_TOKEN", "zsc auth")
 
 
-# DEFECT: the CLI's pattern redactor rewrites "token: expected"/"token: contains" to "token: [redacted]", garbling the fix.
+# Regression (was a defect): the CLI's pattern redactor rewrites "token: expected"/"token: contains" to "token: [redacted]", garbling the fix.
 @pytest.mark.parametrize("where", ["config", "env"])
 def test_a_bad_secret_value_is_described_not_garbled(world, where):
     bad = "xoxb-has space-abcdef123456"
@@ -152,7 +153,7 @@ def test_a_bad_secret_value_is_described_not_garbled(world, where):
     assert "contains spaces" in line, line
 
 
-# DEFECT: same redactor: "[slack] token: expected a secret" becomes "[slack] token: [redacted] a secret".
+# Regression (was a defect): same redactor: "[slack] token: expected a secret" becomes "[slack] token: [redacted] a secret".
 def test_a_secret_of_the_wrong_type_is_described_not_garbled(world):
     set_config(world, f'token = "{SLACK_TOKEN}"', "token = 12345")
     line = one_line_error(zsc(world, "status"), 2, "[slack] token", "double quotes")
@@ -187,29 +188,29 @@ def test_debug_shows_the_traceback(world):
 @pytest.mark.parametrize("args", [
     pytest.param(["report", "--date", "nonsense"], id="report-date-nonsense"),
     pytest.param(["report", "--date", "2026-02-30"], id="report-date-feb30"),
-    # DEFECT: click's BadParameter/UsageError print a 4-line usage block (report --date shows it can be one line).
+    # Regression (was a defect): click's BadParameter/UsageError print a 4-line usage block (report --date shows it can be one line).
     pytest.param(["check-missing", "--days", "-1"], id="days-negative"),
-    pytest.param(["check-missing", "--days", "abc"], id="days-not-a-number"),  # DEFECT: as above
-    pytest.param(["sync-once", "--since", "nonsense"], id="since-nonsense"),  # DEFECT: as above
-    pytest.param(["run", "--since", "nonsense"], id="run-since-nonsense"),  # DEFECT: as above
-    pytest.param(["--log-level", "bogus", "status"], id="log-level-bogus"),  # DEFECT: as above
+    pytest.param(["check-missing", "--days", "abc"], id="days-not-a-number"),  # Regression (was a defect): as above
+    pytest.param(["sync-once", "--since", "nonsense"], id="since-nonsense"),  # Regression (was a defect): as above
+    pytest.param(["run", "--since", "nonsense"], id="run-since-nonsense"),  # Regression (was a defect): as above
+    pytest.param(["--log-level", "bogus", "status"], id="log-level-bogus"),  # Regression (was a defect): as above
 ])
 def test_bad_command_line_value_is_one_line_exit_2(world, args, keep_signals):
     one_line_error(zsc(world, *args), 2)
 
 
-# DEFECT: date - timedelta overflows in report.previous_report_day: OverflowError traceback.
+# Regression (was a defect): date - timedelta overflows in report.previous_report_day: OverflowError traceback.
 def test_report_on_year_one_is_refused_not_a_traceback(world):
     one_line_error(zsc(world, "report", "--dry-run", "--date", "0001-01-01"), 2, "--date")
 
 
-# DEFECT: IntRange(min=1) has no max; utcnow() - timedelta(days=N) raises OverflowError.
+# Regression (was a defect): IntRange(min=1) has no max; utcnow() - timedelta(days=N) raises OverflowError.
 @pytest.mark.parametrize("days", ["1000000", "99999999999"])
 def test_check_missing_with_absurd_days_is_refused(world, days):
     one_line_error(zsc(world, "check-missing", "--days", days), 2, "--days")
 
 
-# DEFECT: a future --since is accepted; the Slack cursor then sits in the future and new messages are never mirrored.
+# Regression (was a defect): a future --since is accepted; the Slack cursor then sits in the future and new messages are never mirrored.
 def test_since_in_the_future_is_refused_so_nothing_is_lost(world):
     r = zsc(world, "sync-once", "--since", "2099-01-01")
     if r.exit_code == 0:  # show the loss it causes
@@ -229,7 +230,7 @@ def test_help_never_shows_a_secret(world):
         no_secrets(r)
 
 
-# DEFECT: an empty --token is a bad command-line value but exits 1 (run-time failure) instead of 2.
+# Regression (was a defect): an empty --token is a bad command-line value but exits 1 (run-time failure) instead of 2.
 def test_empty_token_option_is_a_usage_error(world):
     one_line_error(zsc(world, "auth", "slack", "--token", ""), 2, "token")
 
@@ -259,7 +260,7 @@ def test_unknown_channel_one_shot_commands(world):
     one_line_error(zsc(world, "report"), 1, "[slack] channel")
 
 
-# DEFECT: sync-once prints each failure twice on stderr: a JSON log line from CycleResult.failed(), then "failed: …".
+# Regression (was a defect): sync-once prints each failure twice on stderr: a JSON log line from CycleResult.failed(), then "failed: …".
 @pytest.mark.parametrize("fault", ["slack revoked", "zendesk revoked", "unknown channel", "bot not in channel"])
 def test_sync_once_names_each_failure_once(world, fault):
     if fault == "slack revoked":
@@ -274,14 +275,14 @@ def test_sync_once_names_each_failure_once(world, fault):
     one_line_error(zsc(world, "sync-once"), 1, prefix="failed: ")
 
 
-# DEFECT: the channel error hard-codes "check [slack] channel" even when the bad one is [report] channel.
+# Regression (was a defect): the channel error hard-codes "check [slack] channel" even when the bad one is [report] channel.
 def test_unknown_report_channel_names_report_channel(world):
     world.write_config(extra='[report]\nchannel = "CNOPE123"\n')
     line = one_line_error(zsc(world, "report"), 1)
     assert "[report] channel" in line or "CNOPE123" in line, line
 
 
-# DEFECT: `zsc run` checks credentials at start but not the channel: it goes active and fails every poll forever.
+# Regression (was a defect): `zsc run` checks credentials at start but not the channel: it goes active and fails every poll forever.
 def test_run_with_an_unknown_channel_refuses_to_start(world, keep_signals):
     set_config(world, 'channel = "CSUPPORT"', 'channel = "CNOPE"')
     timer = stop_after(3)
@@ -293,7 +294,7 @@ def test_run_with_an_unknown_channel_refuses_to_start(world, keep_signals):
     one_line_error(r, r.exit_code, "[slack] channel")
 
 
-# DEFECT: Daemon.run()'s finally logs "zsc stopping" (a JSON info line) even when it never started.
+# Regression (was a defect): Daemon.run()'s finally logs "zsc stopping" (a JSON info line) even when it never started.
 @pytest.mark.parametrize("why", ["revoked token", "lock held"])
 def test_run_refusing_to_start_prints_one_line(world, why, keep_signals):
     lock = FileLock(f"{world.tmp}/zsc.db.lock")
@@ -331,7 +332,7 @@ def test_zendesk_faults_in_check_missing_are_one_line(world, no_backoff):
         world.sim.zendesk.clear_faults()
 
 
-# DEFECT: slack_sdk's own logger adds an ERROR line per attempt ("Failed to send a request to Slack API server").
+# Regression (was a defect): slack_sdk's own logger adds an ERROR line per attempt ("Failed to send a request to Slack API server").
 @pytest.mark.parametrize("kind", ["unreachable", "malformed", "drop"])
 def test_slack_faults_in_check_missing_are_one_line(world, kind, no_backoff):
     if kind == "unreachable":
@@ -341,7 +342,7 @@ def test_slack_faults_in_check_missing_are_one_line(world, kind, no_backoff):
     one_line_error(zsc(world, "check-missing"), 1, "Slack")
 
 
-# DEFECT: an unreachable API gives "conversations.history: conversations.history: URLError: …" / "…: ConnectionError",
+# Regression (was a defect): an unreachable API gives "conversations.history: conversations.history: URLError: …" / "…: ConnectionError",
 # naming neither the address nor what to check.
 @pytest.mark.parametrize("side", ["slack", "zendesk"])
 def test_unreachable_api_says_what_to_check(world, side, no_backoff):
@@ -354,7 +355,7 @@ def test_unreachable_api_says_what_to_check(world, side, no_backoff):
     assert "conversations.history: conversations.history" not in last, last
 
 
-# DEFECT: auth check calls an unreachable Slack "refused", which sends people to replace a good token.
+# Regression (was a defect): auth check calls an unreachable Slack "refused", which sends people to replace a good token.
 def test_auth_check_does_not_call_an_unreachable_api_a_refusal(world, no_backoff):
     set_config(world, world.sim.slack.url, "http://127.0.0.1:1")
     r = zsc(world, "auth", "check")
@@ -375,7 +376,7 @@ def test_postgres_not_listening_is_one_line_without_the_password(world, cmd):
     one_line_error(zsc(world, *cmd), 1, "[database] url")
 
 
-# DEFECT: leader_lock()/open_database() call mkdir() and os.open() unguarded: FileExistsError/NotADirectoryError traceback.
+# Regression (was a defect): leader_lock()/open_database() call mkdir() and os.open() unguarded: FileExistsError/NotADirectoryError traceback.
 @pytest.mark.parametrize("cmd", [["sync-once"], ["report"], ["check-missing", "--fix"], ["run"]])
 def test_sqlite_path_under_a_file_is_one_line(world, cmd, keep_signals):
     (world.tmp / "afile").write_text("x")
@@ -397,7 +398,7 @@ def _sys_is_read_only() -> bool:
     return False
 
 
-# DEFECT: FileLock.try_acquire() lets PermissionError out (traceback) for sync-once and run;
+# Regression (was a defect): FileLock.try_acquire() lets PermissionError out (traceback) for sync-once and run;
 # report says only "cannot open the store: unable to open database file", no path, no fix.
 @pytest.mark.skipif(not _sys_is_read_only(), reason="needs a directory zsc cannot write (/sys)")
 @pytest.mark.parametrize("cmd", [["sync-once"], ["report"], ["run"]])
@@ -411,7 +412,7 @@ def test_sqlite_in_a_directory_zsc_cannot_write(world, cmd, keep_signals):
     one_line_error(r, 1, "[database] url", "/sys")
 
 
-# DEFECT: Store() catches only peewee.OperationalError; "file is not a database" is a DatabaseError: traceback.
+# Regression (was a defect): Store() catches only peewee.OperationalError; "file is not a database" is a DatabaseError: traceback.
 @pytest.mark.parametrize("cmd", [["status"], ["sync-once"], ["report", "--dry-run"]])
 def test_a_file_that_is_not_a_database(world, cmd):
     (world.tmp / "zsc.db").write_text("this is not an SQLite database, just text long enough for a header...\n")
@@ -420,7 +421,7 @@ def test_a_file_that_is_not_a_database(world, cmd):
 
 # ---------------------------------------------------------------- daemon files
 
-# DEFECT: --pidfile / --log-file in a missing directory: FileNotFoundError traceback (PidFile.claim, logs.setup).
+# Regression (was a defect): --pidfile / --log-file in a missing directory: FileNotFoundError traceback (PidFile.claim, logs.setup).
 @pytest.mark.parametrize("option", ["--pidfile", "--log-file"])
 def test_run_with_an_unusable_pidfile_or_log_file(world, option, keep_signals):
     timer = stop_after(10)
