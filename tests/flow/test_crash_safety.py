@@ -8,25 +8,6 @@ import pytest
 from zsc import store as st
 
 
-def scenario(world):
-    """A whole conversation; returns the thread ts and ticket id."""
-    world.sync()
-    ts = world.ask("Disk full on build-07")
-    run_until_clean(world)
-    ticket_id = world.only_ticket()["id"]
-    world.reply(ts, "it is at 100%", user="UBOB")
-    world.sim.zendesk.agent_comment(ticket_id, world.other_agent, "Cleaning up now")
-    run_until_clean(world)
-    return ts, ticket_id
-
-
-def run_until_clean(world, attempts=5):
-    for _ in range(attempts):
-        if world.sync().exit_code == 0:
-            return
-    raise AssertionError("sync never came clean")
-
-
 def assert_converged(world, ts, ticket_id):
     assert [t["id"] for t in world.tickets()] == [ticket_id]
     bodies = [c["body"] for c in world.comments(ticket_id)]
@@ -51,7 +32,7 @@ def assert_converged(world, ts, ticket_id):
 @pytest.mark.parametrize("fault", ["drop", "slow"])
 def test_lost_answers_are_found_not_repeated(world, endpoint, service, fault):
     getattr(world.sim, service).inject(endpoint, fault, times=1, delay=1.5)
-    ts, ticket_id = scenario(world)
+    ts, ticket_id = world.conversation()
     assert_converged(world, ts, ticket_id)
 
 
@@ -60,20 +41,20 @@ def test_lost_answers_are_found_not_repeated(world, endpoint, service, fault):
 def test_a_lost_answer_at_any_write(world, endpoint, service, nth):
     """Drop the answer of the n-th write to each API: every place it can happen."""
     getattr(world.sim, service).inject(endpoint, "drop", times=1, after=nth)
-    ts, ticket_id = scenario(world)
+    ts, ticket_id = world.conversation()
     assert_converged(world, ts, ticket_id)
 
 
 def test_server_error_on_create_is_retried_not_doubled(world):
     world.sim.zendesk.inject("tickets.create", "500", times=1)
-    ts, ticket_id = scenario(world)
+    ts, ticket_id = world.conversation()
     assert_converged(world, ts, ticket_id)
 
 
 def test_rate_limit_is_waited_out(world):
     world.sim.slack.inject("conversations.history", "429", times=1, retry_after=1)
     world.sim.zendesk.inject("tickets.update", "429", times=1, retry_after=1)
-    ts, ticket_id = scenario(world)
+    ts, ticket_id = world.conversation()
     assert_converged(world, ts, ticket_id)
 
 
@@ -87,7 +68,7 @@ def test_killed_after_effect_before_record(world):
     world.kill_sync_when(lambda: bool(world.tickets()), "the ticket's creation")
     assert st.Intent.select().count() == 1  # the crash left the intent behind
     world.write_config(extra="", http_timeout=1.0)
-    run_until_clean(world)
+    world.sync_until_clean()
     assert len(world.tickets()) == 1
     assert st.Issue.select().count() == 1 and st.Intent.select().count() == 0
     assert sum(t.startswith("Thanks! Ticket") for t in world.bot_texts(world.tickets()[0]["external_id"].split(":")[-1])) == 1

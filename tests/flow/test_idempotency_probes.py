@@ -50,16 +50,6 @@ def issue_of(world, ts: str) -> st.Issue:
         return st.Issue.get((st.Issue.channel == CHANNEL) & (st.Issue.thread_ts == ts))
 
 
-def run_until_clean(world, attempts: int = 5, clock=None) -> None:
-    for _ in range(attempts):
-        result = world.sync()
-        if result.exit_code == 0:
-            return
-        if clock is not None:
-            clock.tick(2)
-    raise AssertionError(f"sync never came clean:\n{result.output}")
-
-
 def refs(world, ts: str) -> list[str]:
     """The metadata refs of zsc's posts in a thread, in order."""
     return [((m.get("metadata") or {}).get("event_payload") or {}).get("ref")
@@ -111,7 +101,7 @@ def test_long_comment_split_in_chunks_survives_a_lost_answer_mid_way(world):
     expected = fmt.split_for_slack(fmt.zendesk_comment_to_slack("Zoe Agent", body))
     assert len(expected) >= 3
     world.sim.slack.inject("chat.postMessage", "drop", times=1, after=1)  # chunk 0 answered, chunk 1 lost
-    run_until_clean(world)
+    world.sync_until_clean()
 
     chunk_refs = [r for r in refs(world, ts) if r.startswith(f"comment:{comment_id}")]
     assert_each_once(chunk_refs)
@@ -127,7 +117,7 @@ def test_long_comment_split_in_chunks_survives_a_server_error_mid_way(world):
     world.sim.zendesk.agent_comment(ticket_id, world.other_agent, body)
     expected = fmt.split_for_slack(fmt.zendesk_comment_to_slack("Zoe Agent", body))
     world.sim.slack.inject("chat.postMessage", "500", times=1, after=1)
-    run_until_clean(world)
+    world.sync_until_clean()
 
     assert [t for t in world.bot_texts(ts) if t in expected] == expected
 
@@ -142,7 +132,7 @@ def test_status_notice_lost_then_more_activity_is_not_announced_twice(world):
         clock.tick(5)
         world.sim.zendesk.agent_comment(ticket_id, world.other_agent, "Closing this out, thanks!")  # still solved
         clock.tick(5)
-        run_until_clean(world, clock=clock)
+        world.sync_until_clean(clock=clock)
 
         assert len(status_notices(world, ts)) == 1, status_notices(world, ts)
         assert world.bot_texts(ts).count("*Zoe Agent* (Zendesk): Closing this out, thanks!") == 1
@@ -155,7 +145,7 @@ def test_resolve_whose_answer_was_lost_is_not_also_announced_as_solved_in_zendes
     world.sim.zendesk.inject("tickets.update", "drop", times=1)  # Zendesk solves it, zsc never hears back
     world.reply(ts, "resolve")
     assert world.sync().exit_code == 1
-    run_until_clean(world)
+    world.sync_until_clean()
 
     texts = world.bot_texts(ts)
     assert sum(t.startswith("Resolved: ticket") for t in texts) == 1
@@ -171,7 +161,7 @@ def test_follow_up_ticket_whose_answer_was_lost_does_not_echo_its_description(wo
     assert world.sync().exit_code == 0
     world.reply(ts, "it broke again", user="UBOB")
     world.sim.zendesk.inject("tickets.create", "drop", times=1)
-    run_until_clean(world)
+    world.sync_until_clean()
 
     [old, follow] = world.tickets()
     assert bodies(world, follow["id"])[0].startswith("Bob (Slack): it broke again")
@@ -187,7 +177,7 @@ def test_follow_up_leaves_no_intent_behind(world):
     world.sim.zendesk.close(ticket_id)
     assert world.sync().exit_code == 0
     world.reply(ts, "it broke again", user="UBOB")
-    run_until_clean(world)
+    world.sync_until_clean()
 
     assert len(world.tickets()) == 2
     assert pending(world) == []
@@ -226,7 +216,7 @@ def test_crash_after_a_recovered_ticket_create_does_not_echo_the_description(wor
                          "the read of the ticket's comments")
     world.sim.clear_faults()
     world.write_config(http_timeout=1.0)
-    run_until_clean(world)
+    world.sync_until_clean()
 
     [ticket] = world.tickets()
     texts = world.bot_texts(ts)
@@ -253,7 +243,7 @@ def test_reply_just_after_a_solve_zsc_has_not_seen_yet_reopens_the_ticket(world)
     ts, ticket_id = open_thread(world, user="UBOB")
     world.sim.zendesk.solve(ticket_id, world.other_agent)
     world.reply(ts, "no wait, it is still broken", user="UBOB")  # before zsc saw the solve
-    run_until_clean(world)
+    world.sync_until_clean()
     world.sync()
 
     assert "Bob (Slack): no wait, it is still broken" in bodies(world, ticket_id)
@@ -272,7 +262,7 @@ def test_reply_edited_after_a_lost_answer_is_not_written_twice(world):
     world.sim.clear_faults()
     world.write_config(http_timeout=1.0)
     world.sim.slack.edit(CHANNEL, reply, "it is at 100% on /var")  # people fix their messages right away
-    run_until_clean(world)
+    world.sync_until_clean()
 
     written = [b for b in bodies(world, ticket_id) if b.startswith("Bob (Slack): it is at 100%")]
     assert len(written) == 1, written
@@ -287,8 +277,8 @@ def test_pending_reply_does_not_claim_the_requesters_identical_email_reply(world
     world.sim.zendesk.inject("tickets.update", "500", times=1)  # not applied, but zsc cannot know
     assert world.sync().exit_code == 1
     world.sim.zendesk.end_user_comment(ticket_id, ann, "thanks")  # Ann also answers the notification email
-    run_until_clean(world)
-    run_until_clean(world)
+    world.sync_until_clean()
+    world.sync_until_clean()
 
     thanks = [c for c in world.comments(ticket_id) if c["body"] == "thanks"]
     assert [c["via"]["channel"] for c in thanks] == ["email", "api"]  # the email, then the Slack reply
@@ -305,7 +295,7 @@ def test_oncall_notice_lost_then_pagerduty_down_is_still_recorded(world):
     world.sim.slack.inject("chat.postMessage", "drop", times=1, after=1)  # confirmation ok, on-call posted but lost
     assert world.sync().exit_code == 1
     world.sim.pagerduty.inject("oncalls", "503", times=10)
-    run_until_clean(world)
+    world.sync_until_clean()
 
     assert world.bot_texts(ts).count("Primary on call: Ann Example") == 1
     assert pending(world) == []
@@ -319,8 +309,8 @@ def test_garbled_answer_to_a_comment_is_not_taken_for_success(world):
     ts, ticket_id = open_thread(world)
     world.sim.zendesk.inject("tickets.update", "malformed", times=1)  # applied, answer garbled (a proxy page)
     world.reply(ts, "it is at 100%", user="UBOB")
-    run_until_clean(world)
-    run_until_clean(world)
+    world.sync_until_clean()
+    world.sync_until_clean()
 
     assert bodies(world, ticket_id).count("Bob (Slack): it is at 100%") == 1
     texts = world.bot_texts(ts)
@@ -338,7 +328,7 @@ def test_garbled_answer_to_a_ticket_create_is_an_ambiguous_write_not_a_crash(wor
     world.sim.zendesk.inject("tickets.create", "malformed", times=1)
     result = world.sync()  # raises AttributeError today (the CLI runner does not catch)
     assert result.exit_code == 1
-    run_until_clean(world)
+    world.sync_until_clean()
     [ticket] = world.tickets()
     texts = world.bot_texts(ts)
     assert sum(t.startswith("Thanks! Ticket") for t in texts) == 1
@@ -376,7 +366,7 @@ def test_lost_comment_on_a_ticket_deleted_before_the_retry_leaves_no_intent(worl
     assert world.sync().exit_code == 1
     with world.sim.zendesk.lock:  # then an agent deletes the ticket
         del world.sim.zendesk.desk.tickets[ticket_id]
-    run_until_clean(world)
+    world.sync_until_clean()
 
     assert len(world.tickets()) == 1  # the follow-up
     assert any(b.startswith("Bob (Slack): any news?") for b in bodies(world, world.tickets()[0]["id"]))
@@ -392,7 +382,7 @@ def test_lost_answer_on_opening_posts(world, nth, what):
     assert world.sync().exit_code == 0
     ts = world.ask("The VPN is down")
     world.sim.slack.inject("chat.postMessage", "drop", times=1, after=nth)
-    run_until_clean(world)
+    world.sync_until_clean()
     [ticket] = world.tickets()
     texts = world.bot_texts(ts)
     assert sum(t.startswith("Thanks! Ticket") for t in texts) == 1
@@ -407,7 +397,7 @@ def test_lost_answer_on_permalink_note(world, fault):
     assert world.sync().exit_code == 0
     ts = world.ask("Printer on fire")
     world.sim.zendesk.inject("tickets.update", fault, times=1, delay=1.5)  # the first update is the note
-    run_until_clean(world)
+    world.sync_until_clean()
     [ticket] = world.tickets()
     assert sum("Slack thread:" in b for b in bodies(world, ticket["id"])) == 1
     assert sum(t.startswith("Thanks! Ticket") for t in world.bot_texts(ts)) == 1
@@ -420,7 +410,7 @@ def test_lost_answer_on_oncall_notice(world):
     assert world.sync().exit_code == 0
     ts = world.ask("Site down")
     world.sim.slack.inject("chat.postMessage", "drop", times=1, after=1)  # confirmation ok, on-call lost
-    run_until_clean(world)
+    world.sync_until_clean()
     assert world.bot_texts(ts).count("Primary on call: Ann Example") == 1
     assert_each_once(refs(world, ts))
     assert_quiet(world)
@@ -433,7 +423,7 @@ def test_lost_answer_on_out_of_hours_notice(world):
         assert world.sync().exit_code == 0
         ts = world.ask("Anyone there?")
         world.sim.slack.inject("chat.postMessage", "drop", times=1, after=1)
-        run_until_clean(world)
+        world.sync_until_clean()
         assert world.bot_texts(ts).count("We are out of the office.") == 1
         assert_each_once(refs(world, ts))
         assert_quiet(world)
@@ -447,7 +437,7 @@ def test_lost_comment_then_the_person_replies_again(world, fault):
     assert world.sync().exit_code == 1
     world.reply(ts, "now 99%", user="UBOB")
     world.sim.zendesk.agent_comment(ticket_id, world.other_agent, "Looking")
-    run_until_clean(world)
+    world.sync_until_clean()
     b = bodies(world, ticket_id)
     assert b.count("Bob (Slack): it is at 100%") == 1 and b.count("Bob (Slack): now 99%") == 1
     assert b.index("Bob (Slack): it is at 100%") < b.index("Bob (Slack): now 99%")
@@ -464,8 +454,8 @@ def test_two_identical_replies_one_answer_lost(world, user, lost):
     first = world.reply(ts, "thanks", user=user)
     second = world.reply(ts, "thanks", user=user)
     world.sim.zendesk.inject("tickets.update", "drop", times=1, after=lost)
-    run_until_clean(world)
-    run_until_clean(world)
+    world.sync_until_clean()
+    world.sync_until_clean()
     comments = world.comments(ticket_id)
     thanks = [c for c in comments if c["body"].endswith("thanks")]
     assert len(thanks) == 2
@@ -484,7 +474,7 @@ def test_lost_comment_mirror_then_the_agent_comments_again(world):
     assert world.sync().exit_code == 1
     world.sim.zendesk.agent_comment(ticket_id, world.other_agent, "second answer")
     world.reply(ts, "ok", user="UBOB")
-    run_until_clean(world)
+    world.sync_until_clean()
     texts = world.bot_texts(ts)
     assert texts.count("*Zoe Agent* (Zendesk): first answer") == 1
     assert texts.count("*Zoe Agent* (Zendesk): second answer") == 1
@@ -497,7 +487,7 @@ def test_status_notice_lost_answer_without_further_activity(world):
     ts, ticket_id = open_thread(world)
     world.sim.zendesk.solve(ticket_id, world.other_agent)
     world.sim.slack.inject("chat.postMessage", "drop", times=1)
-    run_until_clean(world)
+    world.sync_until_clean()
     assert len(status_notices(world, ts)) == 1
     assert not issue_of(world, ts).is_open
     assert_quiet(world)
@@ -507,7 +497,7 @@ def test_resolve_reply_lost(world):
     ts, ticket_id = open_thread(world)
     world.reply(ts, "resolve")
     world.sim.slack.inject("chat.postMessage", "drop", times=1)  # the "Resolved:" reply
-    run_until_clean(world)
+    world.sync_until_clean()
     texts = world.bot_texts(ts)
     assert sum(t.startswith("Resolved: ticket") for t in texts) == 1
     assert world.sim.zendesk.calls["tickets.update"] == 2  # permalink note + one status change
@@ -518,7 +508,7 @@ def test_reply_posted_while_the_issue_is_being_resolved(world):
     ts, ticket_id = open_thread(world)
     world.reply(ts, "resolve")
     world.reply(ts, "oh wait, one more thing", user="UBOB")
-    run_until_clean(world)
+    world.sync_until_clean()
     assert bodies(world, ticket_id).count("Bob (Slack): oh wait, one more thing") == 1
     assert world.sim.zendesk.ticket(ticket_id)["status"] == "open"
     assert issue_of(world, ts).is_open
@@ -537,7 +527,7 @@ def test_lost_answer_on_follow_up_notice_or_comment(world, nth):
         world.sim.slack.inject("chat.postMessage", "drop", times=1)
     else:
         world.sim.zendesk.inject("tickets.update", "drop", times=1)
-    run_until_clean(world)
+    world.sync_until_clean()
     assert len(world.tickets()) == 2
     follow = world.tickets()[1]["id"]
     assert bodies(world, follow).count("Bob (Slack): and again") == 1
@@ -604,7 +594,7 @@ def test_export_cursor_does_not_pass_a_failed_cold_ticket(world):
         world.sim.slack.inject("chat.postMessage", "500", times=1)
         assert world.sync().exit_code == 1
         clock.tick(61)
-        run_until_clean(world, clock=clock)
+        world.sync_until_clean(clock=clock)
         assert world.bot_texts(ts).count("*Zoe Agent* (Zendesk): cold answer") == 1
 
 
@@ -678,8 +668,8 @@ def test_lost_create_answer_then_the_person_replies_and_the_agent_answers(world)
     [ticket] = world.tickets()  # created; zsc does not know it yet
     world.reply(ts, "it is at 100%", user="UBOB")
     world.sim.zendesk.agent_comment(ticket["id"], world.other_agent, "Cleaning up")
-    run_until_clean(world)
-    run_until_clean(world)
+    world.sync_until_clean()
+    world.sync_until_clean()
     assert len(world.tickets()) == 1
     assert bodies(world, ticket["id"]).count("Bob (Slack): it is at 100%") == 1
     texts = world.bot_texts(ts)
@@ -700,14 +690,8 @@ def test_other_faults_at_any_write(world, fault, endpoint, service, nth):
     """A garbled answer (the write applied), a 503 (not applied) or a 429 anywhere.
     (A garbled Zendesk answer is in the two BUG tests above.)"""
     getattr(world.sim, service).inject(endpoint, fault, times=1, after=nth, retry_after=0)
-    assert world.sync().exit_code == 0
-    ts = world.ask("Disk full on build-07")
-    run_until_clean(world)
-    ticket_id = world.only_ticket()["id"]
-    world.reply(ts, "it is at 100%", user="UBOB")
-    world.sim.zendesk.agent_comment(ticket_id, world.other_agent, "Cleaning up now")
-    run_until_clean(world)
-    run_until_clean(world)
+    ts, ticket_id = world.conversation()
+    world.sync_until_clean()
     b = bodies(world, ticket_id)
     assert b.count("Bob (Slack): it is at 100%") == 1 and sum("Slack thread:" in x for x in b) == 1
     texts = world.bot_texts(ts)

@@ -68,6 +68,29 @@ class World:
     def sync(self, *args: str) -> Result:
         return self.zsc("sync-once", *args)
 
+    def sync_until_clean(self, attempts: int = 5, clock=None) -> None:
+        """Run `sync-once` until a cycle completes without failures (a lost answer is
+        resolved on the next cycle); `clock` (freezegun) moves on between tries."""
+        for _ in range(attempts):
+            result = self.sync()
+            if result.exit_code == 0:
+                return
+            if clock is not None:
+                clock.tick(2)
+        raise AssertionError(f"sync never came clean:\n{result.output}")
+
+    def conversation(self) -> tuple[str, int]:
+        """A whole conversation (a question, a reply by someone without a Zendesk
+        account, an agent's answer); returns the thread ts and the ticket id."""
+        self.sync()
+        ts = self.ask("Disk full on build-07")
+        self.sync_until_clean()
+        ticket_id = self.only_ticket()["id"]
+        self.reply(ts, "it is at 100%", user="UBOB")
+        self.sim.zendesk.agent_comment(ticket_id, self.other_agent, "Cleaning up now")
+        self.sync_until_clean()
+        return ts, ticket_id
+
     def kill_sync_when(self, happened, what: str, timeout: float = 20.0) -> None:
         """A real crash: run `zsc sync-once` in a child process and kill -9 it as soon
         as `happened()` is true on the simulator (the effect is applied, zsc has not
