@@ -29,7 +29,7 @@ TO_SLACK = "to_slack"
 LEADER_CHECKPOINT = "daemon:leader"
 
 OPEN_STATUSES = ("new", "open", "pending", "hold")
-DONE_STATUSES = ("solved", "closed")
+DONE_STATUSES = ("solved", "closed", "deleted")
 
 
 def utcnow() -> datetime:

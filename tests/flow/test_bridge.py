@@ -279,3 +279,19 @@ def test_reply_in_a_thread_older_than_the_window_is_still_mirrored(world):
     history_calls = world.sim.slack.calls["conversations.history"]
     world.sync()
     assert world.sim.slack.calls["conversations.history"] == history_calls + 1  # one page, not a month of them
+
+
+def test_ticket_deleted_in_zendesk_is_announced_and_a_reply_opens_a_new_one(world):
+    ts, ticket = open_issue(world)
+    world.sim.zendesk.delete(ticket["id"])
+    assert world.sync().exit_code == 0  # the export's "deleted" ticket holds nothing up
+    notices = [t for t in world.bot_texts(ts) if "deleted in Zendesk" in t]
+    assert len(notices) == 1
+    assert st.Issue.get(st.Issue.thread_ts == ts).status == "deleted"
+    assert world.sync().exit_code == 0
+    assert len([t for t in world.bot_texts(ts) if "deleted in Zendesk" in t]) == 1
+    world.reply(ts, "it is back", user="UBOB")
+    assert world.sync().exit_code == 0
+    issue = st.Issue.get(st.Issue.thread_ts == ts)
+    assert issue.ticket_id != ticket["id"] and issue.followup_of == ticket["id"] and issue.is_open
+    assert world.comments(issue.ticket_id)[0]["body"].startswith("Bob (Slack): it is back")

@@ -428,9 +428,12 @@ class Desk:
     # ---- tickets ----
     def ticket(self, ticket_id: Any) -> Ticket:
         try:
-            return self.tickets[int(ticket_id)]
+            ticket = self.tickets[int(ticket_id)]
         except (KeyError, TypeError, ValueError):
             raise not_found() from None
+        if ticket.status == "deleted":  # soft-deleted: only the incremental export still shows it
+            raise not_found()
+        return ticket
 
     def create_ticket(self, actor_id: int, channel: str, spec: dict,
                       source: dict | None = None) -> tuple[Ticket, Audit]:
@@ -754,6 +757,14 @@ class ZendeskSim(Service):
         with self.lock:
             self.desk.update_ticket(ticket_id, SYSTEM_USER_ID, "rule", {"status": "closed"})
 
+    def delete(self, ticket_id: int) -> None:
+        """An agent deletes the ticket: gone from every endpoint (404) but the incremental
+        export, which shows it once more with status "deleted", as Zendesk does."""
+        with self.lock:
+            ticket = self.desk.ticket(ticket_id)
+            ticket.status = "deleted"
+            ticket.updated_at = max(now(), ticket.updated_at + 1)
+
     def receive_email(self, from_name: str, from_email: str, subject: str, body: str,
                       group_id: int | None = None) -> int:
         with self.lock:
@@ -946,7 +957,8 @@ class ZendeskSim(Service):
             raise ApiError(400, {"error": "TooManyValues",
                                  "description": f"You can pass at most {SHOW_MANY_MAX} ids"})
         with self.lock:
-            found = [self.desk.tickets[i].to_json() for i in ids if i in self.desk.tickets]
+            found = [self.desk.tickets[i].to_json() for i in ids
+                     if i in self.desk.tickets and self.desk.tickets[i].status != "deleted"]
             return Response(200, {"tickets": found, "next_page": None, "previous_page": None, "count": len(found)})
 
     @zd_route("GET", r"/api/v2/tickets\.json", "tickets.list")
@@ -954,7 +966,7 @@ class ZendeskSim(Service):
         external_id = req.arg("external_id")
         with self.lock:
             found = [t.to_json() for t in self.desk.tickets.values()
-                     if external_id is None or t.external_id == external_id]
+                     if (external_id is None or t.external_id == external_id) and t.status != "deleted"]
             return Response(200, self._paginate(req, found, "tickets"))
 
     @zd_route("GET", r"/api/v2/tickets/(?P<id>\d+)/comments\.json", "tickets.comments")

@@ -197,6 +197,9 @@ def poll_zendesk(ctx: SyncContext) -> None:
     if hot:
         for ticket in ctx.zendesk.tickets([i.ticket_id for i in hot]):
             tickets[ticket.id] = ticket
+        for issue in hot:
+            if issue.ticket_id not in tickets and issue.is_open:
+                tickets[issue.ticket_id] = vanished(ctx, issue.ticket_id)
     failed = False
     for ticket in sorted(tickets.values(), key=lambda t: t.updated_at):
         runtime.check()
@@ -204,6 +207,18 @@ def poll_zendesk(ctx: SyncContext) -> None:
     if changed.cursor and not failed and not ctx.dry_run:
         with ctx.store.atomic():
             ctx.store.set_checkpoint(EXPORT_CURSOR, changed.cursor)
+
+
+def vanished(ctx: SyncContext, ticket_id: int):
+    """A ticket show_many did not return: deleted (say so now rather than when the
+    export, a minute late, lists it as deleted), or some other hiccup (ask it alone)."""
+    from zsc.adapters.zendesk import Ticket
+    from zsc.errors import NotFound
+
+    try:
+        return ctx.zendesk.ticket(ticket_id)
+    except NotFound:
+        return Ticket(id=ticket_id, status="deleted", updated_at=datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"))
 
 
 class Changes:

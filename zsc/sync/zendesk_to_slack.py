@@ -2,22 +2,35 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
 from zsc import format as fmt
 from zsc.adapters.zendesk import Ticket
+from zsc.errors import NotFound
 from zsc.store import DONE_STATUSES, Issue
 from zsc.sync import keys, people
 from zsc.sync.context import SyncContext
 from zsc.sync.effects import post_once, resolve_pending_comments
 
-STATUS_WORDS = {"solved": "solved", "closed": "closed"}
+NOTICES = {
+    "solved": "Ticket {link} was marked solved in Zendesk. Reply here if you still need help.",
+    "closed": "Ticket {link} was marked closed in Zendesk. Reply here if you still need help.",
+    "deleted": "Ticket #{id} was deleted in Zendesk. Reply here if you still need help: that opens a new ticket.",
+}
 
 
 def sync_ticket(ctx: SyncContext, issue: Issue, ticket: Ticket) -> None:
     """Mirror what is new on one mapped ticket, then remember how far we got."""
     started = datetime.now(timezone.utc)
-    comments = ctx.zendesk.comments(ticket.id)
+    if ticket.status == "deleted":
+        comments = []  # nothing left to read: only the notice
+    else:
+        try:
+            comments = ctx.zendesk.comments(ticket.id)
+        except NotFound:  # deleted since it was listed: the export will say so, say it now
+            ticket = replace(ticket, status="deleted")
+            comments = []
     resolve_pending_comments(ctx, issue, comments)
     mapped = ctx.store.mapped_comment_ids(issue)
     for comment in comments:
@@ -56,8 +69,7 @@ def follow_status(ctx: SyncContext, issue: Issue, ticket: Ticket) -> bool:
             return False  # a resolve of ours, outcome unknown: it will speak for itself
         if issue.is_open:
             post_once(ctx, issue, status_ref(ctx, issue), "status",
-                      f"Ticket {ctx.ticket_link(ticket.id)} was marked {STATUS_WORDS[ticket.status]} in Zendesk. "
-                      "Reply here if you still need help.")
+                      NOTICES[ticket.status].format(link=ctx.ticket_link(ticket.id), id=ticket.id))
             ctx.result.did(f"Zendesk #{ticket.id} {ticket.status} -> Slack {issue.channel}/{issue.thread_ts}",
                            channel=issue.channel, thread_ts=issue.thread_ts, ticket_id=ticket.id)
         ctx.store.close_issue(issue, ticket.status)
