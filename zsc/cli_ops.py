@@ -26,7 +26,7 @@ def check_missing_cmd(ctx: click.Context, days: int, fix: bool, as_json: bool) -
     thread, statuses that differ. Exit 0 when nothing is missing, 1 otherwise."""
     from zsc.check_missing import check
 
-    config = load(ctx)
+    config = load(ctx, quiet=True)  # it prints what it fixed and what failed itself
     with _progress_bar() as progress:
         outcome = check(config, days, fix=fix, progress=progress)
     if as_json:
