@@ -386,9 +386,6 @@ class Store:
     def comment_item(self, comment_id: int) -> MirroredItem | None:
         return MirroredItem.get_or_none(MirroredItem.zendesk_comment_id == comment_id)
 
-    def ref_item(self, ref: str) -> MirroredItem | None:
-        return MirroredItem.get_or_none(MirroredItem.ref == ref)
-
     def record_item(self, issue: Issue, direction: str, kind: str, *, slack_ts: str | None = None,
                     comment_id: int | None = None, ref: str | None = None) -> None:
         self._exec('INSERT INTO mirrored_item (issue_id, direction, kind, channel, slack_ts, zendesk_comment_id, '

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from typing import Any
 
 from loguru import logger
@@ -73,10 +72,6 @@ class SyncContext:
 
 def now_ts() -> float:
     return time.time()
-
-
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc).replace(tzinfo=None)
 
 
 def slack_ts_for(moment: float) -> str:

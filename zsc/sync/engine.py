@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import peewee as pw
 from loguru import logger
@@ -114,12 +114,8 @@ def poll_slack(ctx: SyncContext) -> None:
     for message in parents:
         runtime.check()
         ts = message["ts"]
-        try:
-            handle_parent(ctx, message, is_new=ts_after(ts, top))
-        except ApiError as exc:
-            if isinstance(exc, (AuthError, RateLimited)):
-                raise
-            ctx.result.failed(f"Slack {channel}/{ts}: {exc}", channel=channel, thread_ts=ts)
+        if not one_item(ctx, f"Slack {channel}/{ts}", lambda: handle_parent(ctx, message, is_new=ts_after(ts, top)),
+                        channel=channel, thread_ts=ts):
             blocked = True
             continue
         if not blocked and ts_after(ts, top):
@@ -159,13 +155,8 @@ def sweep_old_threads(ctx: SyncContext) -> None:
     turn += old[:OLD_SWEEP_PER_CYCLE - len(turn)]  # wrap around
     for issue in dict.fromkeys(turn):
         runtime.check()
-        try:
-            s2z.mirror_replies(ctx, issue, latest_reply=None)
-        except ApiError as exc:
-            if isinstance(exc, (AuthError, RateLimited)):
-                raise
-            ctx.result.failed(f"Slack {issue.channel}/{issue.thread_ts}: {exc}", channel=issue.channel,
-                              thread_ts=issue.thread_ts)
+        one_item(ctx, f"Slack {issue.channel}/{issue.thread_ts}", lambda: s2z.mirror_replies(ctx, issue, None),
+                 channel=issue.channel, thread_ts=issue.thread_ts)
         ctx.store.set_checkpoint(OLD_SWEEP, issue.thread_ts)
 
 
@@ -263,18 +254,27 @@ unmapped_ticket_hooks: list = []
 
 def handle_ticket(ctx: SyncContext, ticket) -> bool:
     issue = ctx.store.issue_by_ticket(ticket.id)
-    try:
+
+    def handle() -> None:
         if issue is None:
             for hook in unmapped_ticket_hooks:
                 hook(ctx, ticket)
-            return True
-        if z2s.needs_sync(issue, ticket):
+        elif z2s.needs_sync(issue, ticket):
             z2s.sync_ticket(ctx, issue, ticket)
+
+    return one_item(ctx, f"Zendesk ticket #{ticket.id}", handle, ticket_id=ticket.id)
+
+
+def one_item(ctx: SyncContext, label: str, handle: Callable[[], Any], **fields: Any) -> bool:
+    """Handle one item: its failure is recorded and the poll goes on with the next.
+    A refused credential or a rate limit is not the item's: it ends the whole poll."""
+    try:
+        handle()
         return True
+    except (AuthError, RateLimited):
+        raise
     except ApiError as exc:
-        if isinstance(exc, (AuthError, RateLimited)):
-            raise
-        ctx.result.failed(f"Zendesk ticket #{ticket.id}: {exc}", ticket_id=ticket.id)
+        ctx.result.failed(f"{label}: {exc}", **fields)
         return False
 
 

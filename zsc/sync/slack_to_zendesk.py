@@ -7,6 +7,7 @@ from typing import Any, Callable
 
 from zsc import format as fmt
 from zsc.adapters.slack import permalink, ts_after, ts_time
+from zsc.adapters.zendesk import is_closed_rejection
 from zsc.errors import NotFound, Rejected
 from zsc.store import TO_ZENDESK, Issue, utcnow
 from zsc.sync import keys, people
@@ -173,7 +174,7 @@ def mirror_reply(ctx: SyncContext, issue: Issue, reply: dict[str, Any]) -> None:
                      extra=lambda _id: advance_reply_cursor(ctx, issue, reply["ts"]))
     except (Rejected, NotFound) as exc:
         deleted = isinstance(exc, NotFound)
-        if not deleted and "closed" not in str(exc).lower():
+        if not deleted and not is_closed_rejection(exc):
             raise
         from zsc.sync.followup import follow_up_closed
 
