@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any, Callable
 
 from zsc.errors import NotFound
 from zsc.store import utcnow
@@ -24,10 +25,14 @@ class Person:
 def slack_person(ctx: SyncContext, user_id: str | None, fallback_name: str = "Someone") -> Person:
     if not user_id:
         return Person("", fallback_name, None)
-    memo = ctx.memo.get(("slack", user_id))
-    if memo is None:
-        memo = ctx.memo[("slack", user_id)] = _slack_person(ctx, user_id)
-    return memo
+    return _memo(ctx, ("slack", user_id), lambda: _slack_person(ctx, user_id))
+
+
+def _memo(ctx: SyncContext, key: tuple, compute: Callable[[], Any]) -> Any:
+    """Once per cycle per key: a busy thread asks the store (or the API) once."""
+    if key not in ctx.memo:
+        ctx.memo[key] = compute()
+    return ctx.memo[key]
 
 
 def _slack_person(ctx: SyncContext, user_id: str) -> Person:
@@ -52,10 +57,7 @@ def zendesk_user_for(ctx: SyncContext, person: Person) -> int | None:
     """The Zendesk user id of a Slack person (by email), or None when they have none."""
     if not person.email:
         return None
-    key = ("zendesk_for", person.slack_user_id, person.email)
-    if key not in ctx.memo:
-        ctx.memo[key] = _zendesk_user_for(ctx, person)
-    return ctx.memo[key]
+    return _memo(ctx, ("zendesk_for", person.slack_user_id, person.email), lambda: _zendesk_user_for(ctx, person))
 
 
 def _zendesk_user_for(ctx: SyncContext, person: Person) -> int | None:
@@ -64,22 +66,15 @@ def _zendesk_user_for(ctx: SyncContext, person: Person) -> int | None:
         return cached.zendesk_user_id or None
     user = ctx.zendesk.find_user(person.email)
     found = int(user["id"]) if user else NO_ZENDESK_USER
-    remember_zendesk_user(ctx, person, found)
-    return found or None
-
-
-def remember_zendesk_user(ctx: SyncContext, person: Person, zendesk_user_id: int) -> None:
     if person.slack_user_id:
-        ctx.store.save_slack_user(person.slack_user_id, person.name, person.email, zendesk_user_id)
+        ctx.store.save_slack_user(person.slack_user_id, person.name, person.email, found)
+    return found or None
 
 
 def zendesk_name(ctx: SyncContext, user_id: int | None) -> str:
     if not user_id:
         return "Zendesk"
-    key = ("zendesk_name", user_id)
-    if key not in ctx.memo:
-        ctx.memo[key] = _zendesk_name(ctx, user_id)
-    return ctx.memo[key]
+    return _memo(ctx, ("zendesk_name", user_id), lambda: _zendesk_name(ctx, user_id))
 
 
 def _zendesk_name(ctx: SyncContext, user_id: int) -> str:
