@@ -14,7 +14,8 @@ import peewee as pw
 from loguru import logger
 
 from zsc.adapters.slack import ts_after
-from zsc.errors import ApiError, AuthError, RateLimited
+from zsc.adapters.zendesk import Ticket
+from zsc.errors import ApiError, AuthError, NotFound, RateLimited
 from zsc import runtime
 from zsc.runtime import Stopping
 from zsc.store import Issue, utcnow
@@ -203,9 +204,6 @@ def poll_zendesk(ctx: SyncContext) -> None:
 def vanished(ctx: SyncContext, ticket_id: int):
     """A ticket show_many did not return: deleted (say so now rather than when the
     export, a minute late, lists it as deleted), or some other hiccup (ask it alone)."""
-    from zsc.adapters.zendesk import Ticket
-    from zsc.errors import NotFound
-
     try:
         return ctx.zendesk.ticket(ticket_id)
     except NotFound:
