@@ -27,9 +27,9 @@ from freezegun import freeze_time
 os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")
 
 from zsc.config import parse_config  # noqa: E402
-from zsc.service import build_context  # noqa: E402
 from zsc.simulator import Simulator  # noqa: E402
-from zsc.sync import engine  # noqa: E402
+from zsc.store import TO_SLACK, TO_ZENDESK  # noqa: E402
+from zsc.sync import build_engine  # noqa: E402
 
 CHANNEL = "CBENCH"
 WRITE_ENDPOINTS = {"chat.postMessage", "tickets.create", "tickets.update", "users.create"}
@@ -93,65 +93,70 @@ def reads(sim: Simulator) -> dict[str, int]:
     return calls
 
 
-def open_threads(ctx, sim: Simulator, n: int) -> list:
-    engine.cycle(ctx)
+def open_threads(engine, sim: Simulator, n: int) -> list:
+    engine.cycle()
     for i in range(n):
         sim.slack.post(CHANNEL, "UASK", f"request {i}")
     while True:
-        result = engine.cycle(ctx)
+        result = engine.cycle()
         if result.ok and not result.actions:
             break
-    return ctx.store.open_issues()
+    return engine.store.open_issues()
+
+
+def mirrored(engine) -> int:
+    epoch = datetime(1970, 1, 1)
+    return sum(engine.store.mirrored_since(direction, epoch) for direction in (TO_SLACK, TO_ZENDESK))
 
 
 def idle_cycle(workdir: Path) -> dict:
     start = datetime.now(timezone.utc)
     with Simulator() as sim:
         config, _ = make_team(sim, workdir / "idle")
-        ctx = build_context(config)
-        issues = open_threads(ctx, sim, 200)
+        engine = build_engine(config)
+        issues = open_threads(engine, sim, 200)
         # 40 minutes later nothing has happened. The first cycle then still sees the
         # tickets' creation arrive through Zendesk's (one-minute-late) export; the
         # cycle after that is the steady idle state we measure.
         with freeze_time(start + timedelta(minutes=40), tick=True):
-            engine.cycle(ctx)
+            engine.cycle()
             sim.reset_calls()
-            engine.cycle(ctx)
+            engine.cycle()
             calls = reads(sim)
-        ctx.store.close()
+        engine.close()
     return {"open_threads": len(issues), "read_calls": sum(calls.values()), "by_endpoint": calls, "target": 3}
 
 
 def catch_up(workdir: Path, threads: int = 100, per_thread: int = 50) -> dict:
     with Simulator() as sim:
         config, helper = make_team(sim, workdir / "catchup")
-        ctx = build_context(config)
-        issues = open_threads(ctx, sim, threads)
+        engine = build_engine(config)
+        issues = open_threads(engine, sim, threads)
         # zsc is down while 5,000 replies and 5,000 comments arrive.
         for issue in issues:
             for j in range(per_thread):
                 sim.slack.post(CHANNEL, "UASK", f"reply {j}", thread_ts=issue.thread_ts)
                 sim.zendesk.agent_comment(issue.ticket_id, helper, f"comment {j}")
-        before = ctx.store.db.execute_sql("select count(*) from mirrored_item").fetchone()[0]
+        before = mirrored(engine)
         wall0, cpu0 = time.perf_counter(), time.thread_time()
         cycles = 0
         with ApiClock() as api:
             while True:
                 cycles += 1
-                result = engine.cycle(ctx)
+                result = engine.cycle()
                 if result.ok and not result.actions:
                     break
         wall, cpu = time.perf_counter() - wall0, time.thread_time() - cpu0
         own = cpu - api.cpu
-        after = ctx.store.db.execute_sql("select count(*) from mirrored_item").fetchone()[0]
-        ctx.store.close()
-    mirrored = after - before
+        after = mirrored(engine)
+        engine.close()
+    count = after - before
     return {
-        "backlog": threads * per_thread * 2, "mirrored": mirrored, "cycles": cycles,
+        "backlog": threads * per_thread * 2, "mirrored": count, "cycles": cycles,
         "wall_seconds": round(wall, 2), "cpu_seconds": round(cpu, 2), "client_library_cpu_seconds": round(api.cpu, 2),
         "zsc_own_cpu_seconds": round(own, 2),
-        "items_per_second_wall": round(mirrored / wall), "items_per_second_cpu": round(mirrored / cpu),
-        "items_per_second_zsc_side": round(mirrored / own),
+        "items_per_second_wall": round(count / wall), "items_per_second_cpu": round(count / cpu),
+        "items_per_second_zsc_side": round(count / own),
         "target_items_per_second": 2000,
     }
 

@@ -4,9 +4,9 @@ and the audit trail read from the store."""
 import pytest
 from freezegun import freeze_time
 
-from zsc import commands
+from zsc.sync import commands
 from zsc import store as st
-from zsc.sync import slack_to_zendesk
+from zsc.store import models as stm
 
 RESOLVE_ALIASES = ("resolve", "resolve ticket", "✅", ":white_check_mark:", "🆗", ":ok:")
 
@@ -108,11 +108,6 @@ def test_an_alias_cannot_be_registered_twice(name, aliases):
     assert commands.find_command("finish") is None
 
 
-def test_the_hooks_are_registered_commands_first():
-    hooks = slack_to_zendesk.reply_hooks
-    assert hooks.index(commands.run_command) < hooks.index(commands.reply_to_keywords)
-
-
 # ---------------------------------------------------------------- keyword phrases
 
 
@@ -149,15 +144,15 @@ def test_audit_trail_lists_runs_oldest_first_for_all_or_one_issue(store):
     first = st.Issue.create(channel="C1", thread_ts="1.000001", ticket_id=1, origin="slack")
     second = st.Issue.create(channel="C1", thread_ts="2.000001", ticket_id=2, origin="slack")
     with freeze_time("2024-05-02 10:00:00"):
-        st.CommandRun.create(issue=second, channel="C1", slack_ts="2.000003", slack_user_id="UANN",
+        stm.CommandRun.create(issue=second, channel="C1", slack_ts="2.000003", slack_user_id="UANN",
                              command="resolve", result="Resolved")
     with freeze_time("2024-05-01 09:00:00"):
-        st.CommandRun.create(issue=first, channel="C1", slack_ts="1.000002", slack_user_id="UBOB",
+        stm.CommandRun.create(issue=first, channel="C1", slack_ts="1.000002", slack_user_id="UBOB",
                              command="help", result="Reply with…")
 
-    trail = commands.audit_trail(store)
+    trail = store.command_runs()
     assert [(r.command, r.slack_user_id, r.issue_id) for r in trail] == [
         ("help", "UBOB", first.id), ("resolve", "UANN", second.id)]
     assert [r.created_at.isoformat() for r in trail] == ["2024-05-01T09:00:00", "2024-05-02T10:00:00"]
-    assert [r.result for r in commands.audit_trail(store, second)] == ["Resolved"]
-    assert commands.audit_trail(store, st.Issue.create(channel="C1", thread_ts="3.1", origin="slack")) == []
+    assert [r.result for r in store.command_runs(second)] == ["Resolved"]
+    assert store.command_runs(st.Issue.create(channel="C1", thread_ts="3.1", origin="slack")) == []

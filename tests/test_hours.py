@@ -5,7 +5,7 @@ from datetime import datetime, timezone
 import pytest
 
 from zsc.config import parse_config
-from zsc.hours import is_out_of_hours
+from zsc.sync.hours import is_out_of_hours
 
 MESSAGE = "We are out of the office; we will answer when we are back."
 

@@ -8,7 +8,7 @@ from freezegun import freeze_time
 from loguru import logger
 
 from zsc.config import PagerDutyConfig
-from zsc.oncall import OnCall
+from zsc.sync.oncall import OnCall
 from zsc.simulator.pagerduty import PagerDutySim
 
 POLICY = "PSUPPORT"

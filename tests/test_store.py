@@ -1,9 +1,10 @@
 """The store on SQLite and Postgres: schema, upgrade, uniqueness, checkpoints, intents."""
 
-import peewee as pw
 import pytest
 
 from zsc import store as st
+from zsc.store import schema as stm_schema
+from zsc.store import models as stm
 from zsc.errors import ConfigError, UserError
 
 
@@ -20,17 +21,17 @@ def make_issue(store, ts="1700000000.000100", ticket=None):
 
 def test_fresh_store_is_at_current_schema(store):
     assert store.schema_version() == st.SCHEMA_VERSION
-    for model in st.V1_MODELS + st.V2_MODELS:
+    for model in stm.V1_MODELS + stm.V2_MODELS + stm.V3_MODELS:
         assert store.db.table_exists(model._meta.table_name), model
 
 
 def test_upgrade_from_v1_in_place(store_url):
     s = st.Store(store_url)
     issue = make_issue(s, ticket=7)
-    # Put the database back to how schema v1 shipped: no v2 tables, no followup_of column.
-    s.db.drop_tables(st.V2_MODELS)
-    st.migrate(st._migrator(s.db).drop_column("issue", "followup_of"))
-    st._upsert(st.Meta, key="schema_version", value="1")
+    # Put the database back to how schema v1 shipped: no v2 or v3 tables, no followup_of column.
+    s.db.drop_tables(stm.V2_MODELS + stm.V3_MODELS)
+    stm_schema.migrate(stm_schema.migrator(s.db).drop_column("issue", "followup_of"))
+    stm.upsert(stm.Meta, key="schema_version", value="1")
     s.close()
 
     s = st.Store(store_url)
@@ -43,9 +44,35 @@ def test_upgrade_from_v1_in_place(store_url):
     s.close()
 
 
+def test_upgrade_from_v2_moves_ticket_flags_out_of_the_checkpoints(store_url):
+    s = st.Store(store_url)
+    # How schema v2 kept per-ticket flags: checkpoint names with the ticket id in them.
+    s.db.drop_tables(stm.V3_MODELS)
+    for name, value in (("email:denied:41", "deny_domains"), ("email:denied:42", "deny_addresses"),
+                        ("email:denied_count", "2"), ("email:thread:43", "1700000000.000100"),
+                        ("slack:C1:top", "1700000000.000000")):
+        s.set_checkpoint(name, value)
+    stm.upsert(stm.Meta, key="schema_version", value="2")
+    s.close()
+
+    s = st.Store(store_url)
+    assert s.schema_version() == st.SCHEMA_VERSION
+    assert s.flag(41, st.EMAIL_DENIED) == "deny_domains" and s.count_flags(st.EMAIL_DENIED) == 2
+    assert s.flag(43, st.EMAIL_THREAD) == "1700000000.000100"
+    assert [name for name, _, _ in s.cursors(("email:", "slack:"))] == ["slack:C1:top"]  # only the real cursor stays
+    s.close()
+
+
+def test_database_errors_reach_callers_as_store_errors(store):
+    make_issue(store, ticket=1)
+    store.db.execute_sql("DROP TABLE mirrored_item")
+    with pytest.raises(st.StoreError):
+        store.mirrored_since(st.TO_SLACK, st.utcnow())
+
+
 def test_newer_schema_is_refused(store_url):
     s = st.Store(store_url)
-    st._upsert(st.Meta, key="schema_version", value=str(st.SCHEMA_VERSION + 1))
+    stm.upsert(stm.Meta, key="schema_version", value=str(st.SCHEMA_VERSION + 1))
     s.close()
     with pytest.raises(UserError, match="upgrade zsc"):
         st.Store(store_url)
@@ -53,10 +80,10 @@ def test_newer_schema_is_refused(store_url):
 
 def test_thread_and_ticket_are_unique(store):
     make_issue(store, ticket=1)
-    with pytest.raises(pw.IntegrityError):
+    with pytest.raises(st.StoreError):
         with store.atomic():
             make_issue(store, ticket=2)  # same thread
-    with pytest.raises(pw.IntegrityError):
+    with pytest.raises(st.StoreError):
         with store.atomic():
             make_issue(store, ts="1700000001.000100", ticket=1)  # same ticket
 
@@ -66,10 +93,10 @@ def test_an_item_is_mirrored_once(store):
     store.record_item(issue, st.TO_ZENDESK, "reply", slack_ts="1.2", comment_id=10)
     assert store.slack_item("C1", "1.2").zendesk_comment_id == 10
     assert store.comment_item(10).slack_ts == "1.2"
-    with pytest.raises(pw.IntegrityError):
+    with pytest.raises(st.StoreError):
         with store.atomic():
             store.record_item(issue, st.TO_SLACK, "comment", slack_ts="9.9", comment_id=10)
-    with pytest.raises(pw.IntegrityError):
+    with pytest.raises(st.StoreError):
         with store.atomic():
             store.record_item(issue, st.TO_ZENDESK, "reply", slack_ts="1.2", comment_id=11)
     # items with only a ref never collide on their empty ids

@@ -1,43 +1,40 @@
-"""The long-running loop behind `zsc run`: schedules the pollers (and the daily
-report) with `schedule`, handles signals, talks to systemd, and never lets one
-failure stop the rest.
+"""The long-running loop behind `zsc run`: a thin driver of the sync Engine. It
+schedules the pollers and the daily report with `schedule`, handles signals, talks
+to systemd, and never lets one failure stop the rest.
 
 Start-up, in this order, so every problem a person must fix stops zsc with one line
-before it does anything: credentials (one call to each API) and the Slack channel
-(exists, the bot is in it), the leader lock (one
-active zsc per store, see zsc.locks), the store. Then READY=1, and a cycle whenever a
-poll is due. With `[daemon] ha = true` a process that finds the lock taken waits as a
-hot standby (config and credentials checked, lock retried every poll interval) and
-takes over when the active one goes away."""
+before it does anything: the preflight checks (zsc.preflight: credentials, the Slack
+channel), the leader lock (one active zsc per store, see zsc.locks), the store. Then
+READY=1, and a cycle whenever a poll is due. With `[daemon] ha = true` a process that
+finds the lock taken waits as a hot standby (config and credentials checked, lock
+retried every poll interval) and takes over when the active one goes away."""
 
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 import signal
 import socket
 import time
 from contextlib import nullcontext
-from datetime import datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
-import peewee as pw
 from loguru import logger
 
 from zsc import runtime
-from zsc.errors import ApiError, AuthError, ConfigError, NotFound, UserError
+from zsc.errors import UserError
 from zsc.locks import FileLock, LockUnavailable, NoLock, PidFile, leader_lock
 from zsc.notify import Notifier
 from zsc.runtime import Stopping
-from zsc.store import LEADER_CHECKPOINT
+from zsc.store import StoreError, utcnow
+from zsc.timefmt import duration
 
 AUTH_PAUSE = 300.0  # after a refused credential, wait this long instead of hammering the API
 SOURCES = ("slack", "zendesk")
-
-# Extra jobs (the daily report...) register here: fn(daemon, scheduler) -> None.
-job_installers: list[Callable[["Daemon", Any], None]] = []
+REPORT_TICK = 30  # seconds: how often the loop asks whether the daily report is due
+REPORT_RETRY = timedelta(minutes=5)  # after a failed report post, before trying again
 
 
 class LostLeadership(Exception):
@@ -45,48 +42,10 @@ class LostLeadership(Exception):
 
 
 def check_credentials(config) -> None:
-    """Ask each API who we are, and Slack about the channel, once at start (and on
-    reload): a refused credential stops zsc with one line (exit 1; systemd's Restart=
-    tries again later), an unknown channel or one without the bot too (exit 2: the
-    config must change), instead of failing every poll. An API that is merely
-    unreachable does not stop zsc: the polls retry it."""
-    from zsc.service import slack_adapter, zendesk_adapter
+    """The preflight at start and on reload (zsc.preflight.require_essentials)."""
+    from zsc.preflight import require_essentials
 
-    slack, zendesk = slack_adapter(config), zendesk_adapter(config)
-    try:
-        if _answered("Slack", lambda: slack.auth_test().get("user_id")):
-            try:
-                _answered("Slack", lambda: _check_channel(slack, config.slack.channel), "the channel")
-            except NotFound as exc:
-                raise ConfigError(str(exc)) from None
-        _answered("Zendesk", lambda: zendesk.me().get("id"))
-    finally:
-        # No pooled connection may outlive this: --detach closes descriptors under
-        # Python's feet, and a late close() of a stale one could hit a reused number.
-        zendesk.session.close()
-
-
-def _answered(api: str, ask: Callable[[], Any], what: str = "the credentials") -> bool:
-    """Run one start-up check: False (and a warning) if the API did not answer."""
-    try:
-        if ask() is None:  # Zendesk answers an unknown credential as the anonymous user
-            raise AuthError(api, "the credential was not accepted (anonymous user); check it with `zsc auth check`")
-    except (AuthError, NotFound):
-        raise
-    except ApiError as exc:
-        logger.warning("{}: could not check {} at start ({}); continuing, the polls will retry", api, what, exc)
-        return False
-    return True
-
-
-def _check_channel(slack, channel: str) -> str:
-    """The channel exists, the bot sees it and is a member of it: its name."""
-    info = slack.channel_info(channel)
-    if not info.get("is_member", True):
-        bot = f"@{slack.auth_test().get('user') or 'your-bot'}"
-        raise ConfigError(f"Slack: the bot is not a member of channel {channel} (#{info.get('name', '?')}); "
-                          f"invite it with /invite {bot} in that channel, or change [slack] channel")
-    return str(info.get("name") or channel)
+    require_essentials(config)
 
 
 class Daemon:
@@ -100,7 +59,7 @@ class Daemon:
         self.log_file = log_file
         self.log_overrides = {k: v for k, v in (log_overrides or {}).items() if v}
         self.credentials_checked = False
-        self.ctx = None
+        self.engine = None  # zsc.sync.Engine, while this process leads
         self.scheduler = None
         self.paused_until: dict[str, float] = {}
         self.healthy: dict[str, bool] = {}  # outcome of each source's latest poll
@@ -110,7 +69,7 @@ class Daemon:
         self._ready_sent = False
         self._reload_requested = False
         self.standby_status = "starting"
-        self.dry_start: datetime | None = None
+        self.active_since: datetime | None = None  # when this process last became the active zsc
         self.started = False  # start-up finished: active, or waiting as a standby
 
     # ---- set-up ----
@@ -119,7 +78,7 @@ class Daemon:
         reopens --log-file, so SIGHUP after logrotate moves to the new file; if that
         fails on a reload, the logging stays as it was (a start refuses instead)."""
         from zsc import logs
-        from zsc.service import secrets_of
+        from zsc.adapters.factory import secrets_of
 
         try:
             logs.setup(level=self.log_overrides.get("level") or self.config.logging.level,
@@ -176,18 +135,13 @@ class Daemon:
     def open(self) -> None:
         """Store, context and jobs: only for the leader, and only after a fork, so no
         database connection is ever shared with a parent process."""
-        from zsc.service import build_context
-        from zsc.store import utcnow
-        from zsc.sync import engine
+        from zsc.sync import build_engine
 
-        self.ctx = build_context(self.config)
-        with engine.dry_run_rollback(self.ctx), self.ctx.store.atomic():
-            self.ctx.store.set_checkpoint(LEADER_CHECKPOINT, json.dumps(
-                {"host": socket.gethostname(), "pid": os.getpid(), "since": utcnow().isoformat(timespec="seconds") + "Z"}))
-            engine.start_position(self.ctx, self.since)
-        # A dry run records nothing, so each poll starts again from when this one began.
-        self.dry_start = self.since or datetime.now(timezone.utc)
+        self.engine = build_engine(self.config)
+        self.engine.start(self.since, leader={"host": socket.gethostname(), "pid": os.getpid(),
+                                              "since": utcnow().isoformat(timespec="seconds") + "Z"})
         self.since = None  # a takeover after a lost lock must not rewind again
+        self.active_since = utcnow()
         self.install_jobs()
         self.started = True
         logger.info("zsc active: channel {} every {}s, Zendesk every {}s", self.config.slack.channel,
@@ -200,23 +154,17 @@ class Daemon:
         self.scheduler = schedule.Scheduler()
         self.scheduler.every(sync.slack_interval).seconds.do(self.poll, "slack")
         self.scheduler.every(sync.zendesk_interval).seconds.do(self.poll, "zendesk")
-        for install in job_installers:
-            install(self, self.scheduler)
+        if self.config.report.enabled:
+            self.scheduler.every(REPORT_TICK).seconds.do(ReportJob(self, self.active_since or utcnow()))
 
     # ---- work ----
     def poll(self, source: str) -> bool:
-        from zsc.sync import engine
-
         if time.monotonic() < self.paused_until.get(source, 0.0):
             return False
         if not self.lock.held():
             raise LostLeadership()
-        fn = engine.poll_slack if source == "slack" else engine.poll_zendesk
         try:
-            with engine.dry_run_rollback(self.ctx):  # under dry_run the store is not written either
-                if self.ctx.dry_run:
-                    engine.start_position(self.ctx, self.dry_start)
-                result = engine.run_source(self.ctx, source, fn)
+            result = self.engine.poll(source)
         except Stopping:
             raise
         except Exception as exc:  # noqa: BLE001 - a bug or a lost database must not end the daemon
@@ -237,10 +185,10 @@ class Daemon:
         """An unexpected error in a poll: logged with its traceback, counted as a failed
         poll (no watchdog ping), and the store's connection dropped so that the next
         poll reconnects if the database was the problem."""
-        from zsc.sync.context import CycleResult
+        from zsc.sync import CycleResult
 
         logger.bind(_traceback=True).opt(exception=exc).error("{} poll crashed: {}", source, exc)
-        self.ctx.store.close()
+        self.engine.close()
         result = CycleResult()
         result.failures.append(f"{source} poll crashed: {type(exc).__name__}: {exc}")
         return result
@@ -280,9 +228,9 @@ class Daemon:
     def step_down(self) -> None:
         logger.error("lost the leader lock; stopped polling, waiting to lead again")
         self.lock.release()
-        if self.ctx:
-            self.ctx.store.close()
-            self.ctx = None
+        if self.engine:
+            self.engine.close()
+            self.engine = None
 
     def after_cycle(self) -> None:
         """After polls ran: the status line for systemd, and the watchdog ping only if
@@ -294,22 +242,22 @@ class Daemon:
 
     def status_line(self) -> str:
         """One line: how long ago each source was polled, open issues, the last error."""
-        if self.ctx is None:
+        if self.engine is None:
             return self.standby_status
         now = time.monotonic()
-        polled = ", ".join(f"{s} {_age(now - self.last_ok[s]) + ' ago' if s in self.last_ok else 'not yet'}"
+        polled = ", ".join(f"{s} {duration(now - self.last_ok[s]) + ' ago' if s in self.last_ok else 'not yet'}"
                            for s in SOURCES)
         try:
-            count = len(self.ctx.store.open_issues())
+            count = self.engine.store.count_open_issues()
             issues = f"{count} open issue{'' if count == 1 else 's'}"
-        except pw.PeeweeException:  # the database is down: the polls say so already
+        except StoreError:  # the database is down: the polls say so already
             issues = "open issues unknown"
         parts = [f"polled {polled}", issues]
         failing = [s for s in SOURCES if self.healthy.get(s) is False]
         if failing:
             parts.insert(0, "FAILING " + ", ".join(failing))
         if self.last_error:
-            parts.append(f"last error {_age(now - self.last_error[0])} ago: {self.last_error[1]}")
+            parts.append(f"last error {duration(now - self.last_error[0])} ago: {self.last_error[1]}")
         return "; ".join(parts)
 
     def _ready(self, status: str) -> None:
@@ -323,8 +271,8 @@ class Daemon:
         if self.started:  # a start refused has said why in one line already
             logger.info("zsc stopping")
         self.notifier.stopping()
-        if self.ctx:
-            self.ctx.store.close()
+        if self.engine:
+            self.engine.close()
         self.lock.release()
         self.notifier.close()
 
@@ -368,27 +316,52 @@ class Daemon:
         self.notifier.ready(self.status_line())
 
     def apply(self, config) -> None:
-        from zsc.service import build_context
-        from zsc.sync import engine
+        from zsc.sync import build_engine
 
         self.config = config
         self.setup_logging(reloading=True)
         self.paused_until.clear()
-        if self.ctx is not None:
-            # New adapters (tokens, URLs, timeouts) over the same store.
-            self.ctx = build_context(config, store=self.ctx.store)
-            with engine.dry_run_rollback(self.ctx):
-                engine.start_position(self.ctx, None)  # a new channel starts at now
+        if self.engine is not None:
+            # New adapters (tokens, URLs, timeouts) over the same store; a new channel starts at now.
+            self.engine = build_engine(config, store=self.engine.store)
+            self.engine.start(None)
             self.install_jobs()
 
 
-def _age(seconds: float) -> str:
-    seconds = int(max(seconds, 0))
-    if seconds < 120:
-        return f"{seconds}s"
-    if seconds < 7200:
-        return f"{seconds // 60}m"
-    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
+class ReportJob:
+    """The scheduled tick that asks the engine whether the daily report is due. It
+    never raises (one failing post must not stop the mirroring) and waits
+    REPORT_RETRY after a failure instead of retrying every tick."""
+
+    def __init__(self, daemon: Daemon, up_since: datetime) -> None:
+        self.daemon, self.up_since = daemon, up_since
+        self.retry_at: datetime | None = None
+        self.dry_done: date | None = None
+
+    def __call__(self) -> None:
+        from zsc.report import local_today
+
+        engine = self.daemon.engine
+        now = utcnow().replace(tzinfo=timezone.utc)
+        if engine is None or (self.retry_at and now < self.retry_at):
+            return
+        if not self.daemon.lock.held():
+            return  # only the active zsc posts; its next poll notices and steps down
+        day = local_today(engine.config.report, now)
+        if engine.dry_run and self.dry_done == day:
+            return  # a dry run records nothing, so remember here that today is done
+        try:
+            if engine.report_if_due(now, up_since=self.up_since) and engine.dry_run:
+                self.dry_done = day
+            self.retry_at = None
+        except Stopping:
+            raise
+        except Exception as exc:  # noqa: BLE001 - logged; the daemon keeps mirroring
+            self.retry_at = now + REPORT_RETRY
+            log = logger.bind(channel=engine.report_channel())
+            (log.error if isinstance(exc, UserError) else log.exception)(  # a bug gets its traceback
+                "daily report for {} not posted, trying again in {:.0f} min: {}", day,
+                REPORT_RETRY.total_seconds() / 60, exc)
 
 
 def run_forever(config, since: datetime | None = None, detach: bool = False, pidfile: str | None = None,

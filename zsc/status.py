@@ -13,11 +13,10 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import urlsplit
 
-from zsc.store import (LEADER_CHECKPOINT, SCHEMA_VERSION, TO_SLACK, TO_ZENDESK, Checkpoint, Intent, MirroredItem,
-                       SourceStatus, utcnow)
+from zsc.store import SCHEMA_VERSION, TO_SLACK, TO_ZENDESK, Store, open_store, utcnow
 
 STALE_FACTOR = 5
-CURSOR_PREFIXES = ("slack:", "zendesk:")  # the engine's cursors; other checkpoints are bookkeeping
+CURSOR_PREFIXES = ("slack:", "zendesk:")  # the engine's cursors (zsc.sync.keys); other checkpoints are bookkeeping
 
 
 @dataclass
@@ -70,38 +69,32 @@ class Status:
 
 
 def gather(config: Any) -> Status:
-    from zsc.service import open_store
-
     # No store yet (nothing has run): look at an empty one instead of creating the file.
-    store = open_store(config, dry_run=True)
+    store = open_store(config.database.url, create=False)
     try:
         now = utcnow()
         status = Status(now=now, database=_safe_url(config.database.url),
                         store_exists=not (store.is_sqlite and store.sqlite_path is None)
                         or config.database.url.endswith(":memory:"),
                         schema_version=store.schema_version())
-        status.sources = _sources(config, now)
-        status.cursors = _cursors()
-        issues = store.open_issues()
-        status.open_issues = len(issues)
-        status.oldest_open_at = min((i.opened_at for i in issues), default=None)
+        status.sources = _sources(store, config, now)
+        status.cursors = [Cursor(name, value, updated, _as_time(name, value))
+                          for name, value, updated in store.cursors(CURSOR_PREFIXES)]
+        status.open_issues = store.count_open_issues()
+        status.oldest_open_at = store.oldest_open_at()
         day_ago = now - timedelta(hours=24)
-        status.mirrored_24h = {
-            direction: MirroredItem.select().where((MirroredItem.direction == direction)
-                                                   & (MirroredItem.created_at >= day_ago)).count()
-            for direction in (TO_ZENDESK, TO_SLACK)
-        }
-        status.pending_writes = Intent.select().count()
-        status.leader = _leader(store.checkpoint(LEADER_CHECKPOINT))
+        status.mirrored_24h = {direction: store.mirrored_since(direction, day_ago) for direction in (TO_ZENDESK, TO_SLACK)}
+        status.pending_writes = store.pending_count()
+        status.leader = store.leader()
         status.next_report, status.next_report_known = _next_report(config, now)
         return status
     finally:
         store.close()
 
 
-def _sources(config: Any, now: datetime) -> list[Source]:
+def _sources(store: Store, config: Any, now: datetime) -> list[Source]:
     intervals = {"slack": config.sync.slack_interval, "zendesk": config.sync.zendesk_interval}
-    rows = {row.source: row for row in SourceStatus.select()}
+    rows = store.source_statuses()
     sources = []
     for name in [*intervals, *sorted(set(rows) - set(intervals))]:
         row = rows.get(name)
@@ -116,14 +109,6 @@ def _sources(config: Any, now: datetime) -> list[Source]:
     return sources
 
 
-def _cursors() -> list[Cursor]:
-    cursors = []
-    for row in Checkpoint.select().order_by(Checkpoint.name):
-        if row.name.startswith(CURSOR_PREFIXES):
-            cursors.append(Cursor(row.name, row.value, row.updated_at, _as_time(row.name, row.value)))
-    return cursors
-
-
 def _as_time(name: str, value: str) -> datetime | None:
     """Slack cursors are message timestamps and the export start is epoch seconds;
     the export cursor is opaque."""
@@ -133,16 +118,6 @@ def _as_time(name: str, value: str) -> datetime | None:
         return datetime.fromtimestamp(float(value), timezone.utc).replace(tzinfo=None)
     except (ValueError, OverflowError, OSError):
         return None
-
-
-def _leader(raw: str | None) -> dict[str, Any] | None:
-    if raw is None:
-        return None
-    try:
-        data = json.loads(raw)
-    except ValueError:
-        return {"raw": raw}
-    return data if isinstance(data, dict) else {"raw": raw}
 
 
 def _next_report(config: Any, now: datetime) -> tuple[datetime | None, bool]:
@@ -167,21 +142,3 @@ def _json_time(value: Any) -> str:
     if isinstance(value, datetime):
         return value.isoformat() if value.tzinfo else value.replace(microsecond=0).isoformat() + "Z"
     raise TypeError(type(value).__name__)
-
-
-# ---------------------------------------------------------------- rendering helpers
-
-def ago(now: datetime, then: datetime | None) -> str:
-    """"3m 12s ago"; "never" for None."""
-    if then is None:
-        return "never"
-    seconds = int((now - then).total_seconds())
-    if seconds < 0:
-        return "just now"
-    parts = [(seconds // 86400, "d"), (seconds % 86400 // 3600, "h"), (seconds % 3600 // 60, "m"), (seconds % 60, "s")]
-    shown = [f"{n}{unit}" for n, unit in parts if n][:2]
-    return (" ".join(shown) or "0s") + " ago"
-
-
-def stamp(moment: datetime | None) -> str:
-    return moment.strftime("%Y-%m-%d %H:%M:%S") + "Z" if moment else "never"

@@ -9,7 +9,8 @@ from contextlib import contextmanager
 from freezegun import freeze_time
 
 from tests.flow.world import CHANNEL
-from zsc.store import TO_SLACK, Intent, Issue, MirroredItem, opened
+from zsc.store import TO_SLACK, Issue, opened
+from zsc.store.models import Intent, MirroredItem
 
 
 @contextmanager

@@ -9,8 +9,9 @@ import pytest
 from freezegun import freeze_time
 
 from tests.flow.world import CHANNEL
-from zsc import commands
+from zsc.sync import commands
 from zsc import store as st
+from zsc.store import models as stm
 
 START = datetime(2024, 6, 3, 9, 0, 0)
 RUN_AT = START + timedelta(seconds=30)  # when the first `say` in a `thread` syncs
@@ -48,9 +49,9 @@ def issue_of(world, ts: str) -> st.Issue:
         return st.Issue.get((st.Issue.channel == CHANNEL) & (st.Issue.thread_ts == ts))
 
 
-def trail_of(world, ts: str) -> list[st.CommandRun]:
+def trail_of(world, ts: str) -> list[stm.CommandRun]:
     with st.opened(f"sqlite:///{world.tmp}/zsc.db") as store:
-        return commands.audit_trail(store, st.Issue.get(st.Issue.thread_ts == ts))
+        return store.command_runs(st.Issue.get(st.Issue.thread_ts == ts))
 
 
 def link(ticket_id: int) -> str:
@@ -178,7 +179,7 @@ def test_a_recorded_command_is_never_run_again_only_its_reply_posted(world, cloc
     message = world.reply(ts, "resolve")
     # A crash after the run was recorded, before the reply and the thread cursor.
     with st.opened(f"sqlite:///{world.tmp}/zsc.db"):
-        st.CommandRun.create(issue=issue_of(world, ts), channel=CHANNEL, slack_ts=message, slack_user_id="UANN",
+        stm.CommandRun.create(issue=issue_of(world, ts), channel=CHANNEL, slack_ts=message, slack_user_id="UANN",
                              command="resolve", result="Resolved earlier.")
     clock.tick(10)
     world.sync()

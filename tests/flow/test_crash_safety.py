@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from zsc import store as st
+from zsc.store import models as stm
 
 
 def assert_converged(world, ts, ticket_id):
@@ -18,7 +19,7 @@ def assert_converged(world, ts, ticket_id):
     assert texts.count("*Zoe Agent* (Zendesk): Cleaning up now") == 1
     # zsc's own comment did not come back as a Slack reply (no echo)
     assert not any("it is at 100%" in t for t in texts)
-    assert st.Intent.select().count() == 0
+    assert stm.Intent.select().count() == 0
     before = world.writes()
     world.sync()
     assert world.writes() == before
@@ -66,9 +67,9 @@ def test_killed_after_effect_before_record(world):
     world.ask("crash me")
     world.sim.zendesk.inject("tickets.create", "slow", times=1, delay=30)
     world.kill_sync_when(lambda: bool(world.tickets()), "the ticket's creation")
-    assert st.Intent.select().count() == 1  # the crash left the intent behind
+    assert stm.Intent.select().count() == 1  # the crash left the intent behind
     world.write_config(extra="", http_timeout=1.0)
     world.sync_until_clean()
     assert len(world.tickets()) == 1
-    assert st.Issue.select().count() == 1 and st.Intent.select().count() == 0
+    assert st.Issue.select().count() == 1 and stm.Intent.select().count() == 0
     assert sum(t.startswith("Thanks! Ticket") for t in world.bot_texts(world.tickets()[0]["external_id"].split(":")[-1])) == 1

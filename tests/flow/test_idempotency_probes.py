@@ -16,6 +16,7 @@ from freezegun import freeze_time
 from tests.flow.world import CHANNEL, PD_TOKEN
 from zsc import format as fmt
 from zsc import store as st
+from zsc.store import models as stm
 
 START = datetime(2024, 6, 3, 9, 0, 0)  # a Monday, in office hours
 
@@ -42,7 +43,7 @@ def db(world) -> str:
 
 def pending(world) -> list[str]:
     with st.opened(db(world)):
-        return [i.key for i in st.Intent.select().order_by(st.Intent.id)]
+        return [i.key for i in stm.Intent.select().order_by(stm.Intent.id)]
 
 
 def issue_of(world, ts: str) -> st.Issue:
@@ -301,7 +302,7 @@ def test_oncall_notice_lost_then_pagerduty_down_is_still_recorded(world):
     assert pending(world) == []
     assert "oncall:1" in [r for r in refs(world, ts)]
     with st.opened(db(world)):
-        assert st.MirroredItem.get_or_none(st.MirroredItem.ref == "oncall:1") is not None
+        assert stm.MirroredItem.get_or_none(stm.MirroredItem.ref == "oncall:1") is not None
 
 
 def test_garbled_answer_to_a_comment_is_not_taken_for_success(world):
@@ -316,7 +317,7 @@ def test_garbled_answer_to_a_comment_is_not_taken_for_success(world):
     texts = world.bot_texts(ts)
     assert not any("100%" in t for t in texts), texts
     with st.opened(db(world)):
-        item = st.MirroredItem.get(st.MirroredItem.kind == "reply")
+        item = stm.MirroredItem.get(stm.MirroredItem.kind == "reply")
         assert item.zendesk_comment_id == world.comments(ticket_id)[-1]["id"]
     assert_quiet(world)
 
@@ -460,7 +461,7 @@ def test_two_identical_replies_one_answer_lost(world, user, lost):
     thanks = [c for c in comments if c["body"].endswith("thanks")]
     assert len(thanks) == 2
     with st.opened(db(world)):
-        mapped = {i.slack_ts: i.zendesk_comment_id for i in st.MirroredItem.select()
+        mapped = {i.slack_ts: i.zendesk_comment_id for i in stm.MirroredItem.select()
                   if i.slack_ts in (first, second)}
     assert mapped == {first: thanks[0]["id"], second: thanks[1]["id"]}
     assert not any(t.endswith("thanks") for t in world.bot_texts(ts))

@@ -13,10 +13,11 @@ from freezegun import freeze_time
 from tests.flow.world import CHANNEL
 from zsc import store as st
 from zsc.config import load_config
-from zsc.daemon import Daemon
+from zsc.daemon import Daemon, ReportJob
 from zsc.errors import Ambiguous
-from zsc.report import ReportJob, maybe_post_report
-from zsc.service import build_context
+from zsc.store import models as stm
+from zsc.sync import build_engine
+from zsc.sync.daily_report import maybe_post_report
 
 MONDAY_0859 = "2024-03-04 08:59:30"  # UTC; the flow config's [report] timezone is UTC
 LATE = "(late: zsc was not running at 09:00)"
@@ -30,11 +31,11 @@ def reports(world) -> list[dict]:
 
 def report_runs(world) -> list[tuple[str, bool, str]]:
     with st.opened(f"sqlite:///{world.tmp}/zsc.db"):
-        return [(r.day, r.late, r.slack_ts) for r in st.ReportRun.select().order_by(st.ReportRun.day)]
+        return [(r.day, r.late, r.slack_ts) for r in stm.ReportRun.select().order_by(stm.ReportRun.day)]
 
 
 def context(world):
-    return build_context(load_config(world.config_path))
+    return build_engine(load_config(world.config_path)).ctx
 
 
 @pytest.fixture
@@ -279,7 +280,7 @@ def test_dry_run_daemon_only_describes_the_report_once_a_day(world):
             job()
             clock.tick(30)
             job()
-            lines = [line for line in daemon.ctx.dry_lines if f"post in Slack {CHANNEL} the channel: *Support report" in line]
+            lines = [line for line in daemon.engine.ctx.dry_lines if f"post in Slack {CHANNEL} the channel: *Support report" in line]
         finally:
             daemon.stop()
 

@@ -32,7 +32,7 @@ T = TypeVar("T")
 
 class _OnlyDebug(logging.Filter):
     """pdpyras logs every failed attempt at WARNING/ERROR; zsc reports the failure
-    once itself (zsc.oncall), so only pdpyras' debug trace is kept."""
+    once itself (zsc.sync.oncall), so only pdpyras' debug trace is kept."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         return record.levelno < logging.WARNING

@@ -1,15 +1,16 @@
-"""Slack Web API through slack_sdk's WebClient. Returns plain dicts; raises zsc errors."""
+"""Slack Web API through slack_sdk's WebClient. Returns typed records
+(zsc.adapters.records); raises zsc errors. The only module that reads Slack's JSON."""
 
 from __future__ import annotations
 
 import http.client
 import socket
-from datetime import datetime, timezone
 from typing import Any, Iterator
 from urllib.error import URLError
 
 from zsc.adapters.ratelimit import Limited, RateGate, Transient
-from zsc.errors import AuthError, NotFound, Rejected
+from zsc.adapters.records import ChannelInfo, Identity, Message, SlackPerson, ts_key, zsc_tag
+from zsc.errors import Ambiguous, AuthError, NotFound, Rejected, Unavailable
 
 API = "Slack"
 AUTH_ERRORS = {"invalid_auth", "not_authed", "token_revoked", "token_expired", "account_inactive"}
@@ -34,7 +35,7 @@ class SlackAdapter:
         # No client-side retries: the gate decides, and a write must never be blindly repeated.
         self.client = WebClient(token=token, base_url=base, timeout=int(max(1, timeout)), retry_handlers=[])
         self.gate = gate or RateGate(API)
-        self._identity: dict[str, Any] | None = None
+        self._identity: Identity | None = None
 
     # ---- plumbing ----
     def _call(self, method: str, *, write: bool = False, **kwargs: Any) -> dict[str, Any]:
@@ -79,22 +80,24 @@ class SlackAdapter:
             return channel_problem(method, error, channel)
         return Rejected(API, f"{method}: {error or f'HTTP {status}'}")
 
+    def patient(self, max_wait: float) -> None:
+        """Let each call wait up to `max_wait` seconds for the rate limit (one-shot scans)."""
+        self.gate.max_wait = max_wait
+
     # ---- reads ----
-    def auth_test(self) -> dict[str, Any]:
+    def auth_test(self) -> Identity:
         if self._identity is None:
-            self._identity = self._call("auth.test")
+            data = self._call("auth.test")
+            self._identity = Identity(user_id=_s(data.get("user_id")), bot_id=_s(data.get("bot_id")),
+                                      user=_s(data.get("user")), team=_s(data.get("team")), url=_s(data.get("url")))
         return self._identity
 
-    @property
-    def bot_id(self) -> str | None:
-        return self.auth_test().get("bot_id")
-
-    @property
-    def bot_user_id(self) -> str | None:
-        return self.auth_test().get("user_id")
-
-    def channel_info(self, channel: str) -> dict[str, Any]:
-        return self._call("conversations.info", channel=channel)["channel"]
+    def channel_info(self, channel: str) -> ChannelInfo:
+        data = self._call("conversations.info", channel=channel).get("channel")
+        if not isinstance(data, dict):
+            raise Unavailable(API, "conversations.info: malformed answer (no channel)")
+        return ChannelInfo(id=str(data.get("id") or channel), name=str(data.get("name") or channel),
+                           is_member=bool(data.get("is_member", True)))
 
     def _pages(self, method: str, key: str, **kwargs: Any) -> Iterator[dict[str, Any]]:
         cursor = None
@@ -103,54 +106,66 @@ class SlackAdapter:
             if cursor:
                 args["cursor"] = cursor
             data = self._call(method, **args)
-            yield from data.get(key) or []
-            cursor = (data.get("response_metadata") or {}).get("next_cursor")
+            items = data.get(key) or []
+            if not isinstance(items, list):
+                raise Unavailable(API, f"{method}: malformed answer ({key} is not a list)")
+            yield from items
+            meta = data.get("response_metadata")
+            cursor = meta.get("next_cursor") if isinstance(meta, dict) else None
             if not cursor:
                 return
 
-    def history(self, channel: str, oldest: str | None = None, latest: str | None = None) -> list[dict[str, Any]]:
+    def history(self, channel: str, oldest: str | None = None, latest: str | None = None) -> list[Message]:
         """Top-level messages (thread parents) after `oldest`, oldest first."""
         args: dict[str, Any] = {"channel": channel, "include_all_metadata": True}
         if oldest:
             args["oldest"] = oldest
         if latest:
             args["latest"] = latest
-        messages = list(self._pages("conversations.history", "messages", **args))
-        return sorted(messages, key=lambda m: _ts_key(m.get("ts", "0")))
+        messages = _messages(self._pages("conversations.history", "messages", **args))
+        return sorted(messages, key=lambda m: ts_key(m.ts))
 
-    def latest(self, channel: str, limit: int = 15) -> list[dict[str, Any]]:
+    def latest(self, channel: str, limit: int = 15) -> list[Message]:
         """The newest top-level messages, one call (cheap even on Slack's limited tier)."""
-        return list(self._call("conversations.history", channel=channel, limit=limit).get("messages") or [])
+        items = self._call("conversations.history", channel=channel, limit=limit).get("messages") or []
+        if not isinstance(items, list):
+            raise Unavailable(API, "conversations.history: malformed answer (messages is not a list)")
+        return _messages(items)
 
-    def replies(self, channel: str, thread_ts: str, oldest: str | None = None) -> list[dict[str, Any]]:
+    def replies(self, channel: str, thread_ts: str, oldest: str | None = None) -> list[Message]:
         """Replies in a thread after `oldest` (the parent excluded), oldest first, each once."""
         args: dict[str, Any] = {"channel": channel, "ts": thread_ts, "include_all_metadata": True}
         if oldest:
             args["oldest"] = oldest
-        seen: dict[str, dict[str, Any]] = {}
-        for message in self._pages("conversations.replies", "messages", **args):
-            ts = message.get("ts")
-            if ts and ts != thread_ts and (not oldest or _ts_key(ts) > _ts_key(oldest)):
-                seen[ts] = message
-        return sorted(seen.values(), key=lambda m: _ts_key(m["ts"]))
+        seen: dict[str, Message] = {}
+        for message in _messages(self._pages("conversations.replies", "messages", **args)):
+            if message.ts != thread_ts and (not oldest or ts_key(message.ts) > ts_key(oldest)):
+                seen[message.ts] = message
+        return sorted(seen.values(), key=lambda m: ts_key(m.ts))
 
-    def user(self, user_id: str) -> dict[str, Any]:
-        """{"name", "email"} for a Slack user; email is None when Slack gives none."""
-        user = self._call("users.info", user=user_id).get("user") or {}
-        profile = user.get("profile") or {}
-        name = (profile.get("display_name") or profile.get("real_name") or user.get("real_name")
-                or user.get("name") or user_id)
-        return {"id": user_id, "name": name, "email": profile.get("email") or None, "is_bot": bool(user.get("is_bot"))}
+    def user(self, user_id: str) -> SlackPerson:
+        """A Slack user's name and email (None when Slack gives none)."""
+        user = self._call("users.info", user=user_id).get("user")
+        if not isinstance(user, dict):
+            raise Unavailable(API, "users.info: malformed answer (no user)")
+        profile = user.get("profile") if isinstance(user.get("profile"), dict) else {}
+        name = (_s(profile.get("display_name")) or _s(profile.get("real_name")) or _s(user.get("real_name"))
+                or _s(user.get("name")) or user_id)
+        return SlackPerson(user_id, name, _s(profile.get("email")), bool(user.get("is_bot")))
 
     # ---- writes ----
-    def post(self, channel: str, text: str, thread_ts: str | None = None,
-             metadata: dict[str, Any] | None = None) -> str:
+    def post(self, channel: str, text: str, thread_ts: str | None = None, ref: str | None = None) -> str:
+        """Post `text` (in the thread `thread_ts`), tagged with zsc's metadata naming
+        `ref` so a post whose answer was lost is found again. Returns its ts."""
         args: dict[str, Any] = {"channel": channel, "text": text, "unfurl_links": False, "unfurl_media": False}
         if thread_ts:
             args["thread_ts"] = thread_ts
-        if metadata:
-            args["metadata"] = metadata
-        return self._call("chat.postMessage", write=True, **args)["ts"]
+        if ref:
+            args["metadata"] = zsc_tag(ref)
+        ts = self._call("chat.postMessage", write=True, **args).get("ts")
+        if not isinstance(ts, str) or not ts:
+            raise Ambiguous(API, "chat.postMessage: outcome unknown (the answer has no ts); will check before retrying")
+        return ts
 
 
 def channel_problem(method: str, error: str, channel: str | None, setting: str = "[slack] channel") -> NotFound:
@@ -162,24 +177,17 @@ def channel_problem(method: str, error: str, channel: str | None, setting: str =
     return problem
 
 
-def _ts_key(ts: str) -> tuple[int, int]:
-    """Slack ts strings compare as (seconds, micro) pairs, not as floats."""
-    seconds, _, micro = ts.partition(".")
-    return int(seconds or 0), int((micro or "0").ljust(6, "0")[:6])
+def _messages(raw: Any) -> list[Message]:
+    """Messages from an answer's list; an entry without a ts is not a message we can
+    map (skipped), anything else of the wrong shape is a garbled answer."""
+    out = []
+    for item in raw:
+        if not isinstance(item, dict):
+            raise Unavailable(API, "malformed answer (a message is not an object)")
+        if isinstance(item.get("ts"), str):
+            out.append(Message.from_json(item))
+    return out
 
 
-def ts_time(ts: str) -> datetime:
-    """A Slack ts as naive UTC (the store's convention)."""
-    return datetime.fromtimestamp(float(ts), timezone.utc).replace(tzinfo=None)
-
-
-def ts_after(a: str, b: str | None) -> bool:
-    return b is None or _ts_key(a) > _ts_key(b)
-
-
-def permalink(workspace_uri: str, channel: str, ts: str, thread_ts: str | None = None) -> str:
-    base = workspace_uri if workspace_uri.endswith("/") else workspace_uri + "/"
-    link = f"{base}archives/{channel}/p{ts.replace('.', '')}"
-    if thread_ts and thread_ts != ts:
-        link += f"?thread_ts={thread_ts}&cid={channel}"
-    return link
+def _s(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None

@@ -1,66 +1,21 @@
-"""Zendesk Support API through zenpy. Returns small dataclasses; raises zsc errors."""
+"""Zendesk Support API through zenpy. Returns typed records (zsc.adapters.records);
+raises zsc errors. The only module that reads Zendesk's JSON."""
 
 from __future__ import annotations
 
 import os
 import threading
-from dataclasses import dataclass, field
 from typing import Any, Iterable
 from urllib.parse import urlsplit
 
 import requests
 
 from zsc.adapters.ratelimit import Limited, RateGate, Transient
-from zsc.errors import AuthError, NotFound, Rejected
+from zsc.adapters.records import Comment, Group, Ticket, ZendeskUser
+from zsc.errors import AuthError, NotFound, Rejected, Unavailable
 
 API = "Zendesk"
 SHOW_MANY_MAX = 100
-
-
-@dataclass(frozen=True)
-class Ticket:
-    id: int
-    status: str
-    updated_at: str
-    subject: str = ""
-    group_id: int | None = None
-    external_id: str | None = None
-    via_channel: str | None = None
-    requester_id: int | None = None
-    created_at: str = ""
-    description: str = ""
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> "Ticket":
-        return cls(
-            id=int(data["id"]), status=str(data.get("status") or "new"), updated_at=str(data.get("updated_at") or ""),
-            subject=str(data.get("subject") or data.get("raw_subject") or ""), group_id=data.get("group_id"),
-            external_id=data.get("external_id"), via_channel=((data.get("via") or {}).get("channel")),
-            requester_id=data.get("requester_id"), created_at=str(data.get("created_at") or ""),
-            description=str(data.get("description") or ""),
-        )
-
-
-@dataclass(frozen=True)
-class Comment:
-    id: int
-    author_id: int | None
-    body: str
-    public: bool
-    created_at: str = ""
-    via_channel: str | None = None
-    attachments: tuple[dict[str, Any], ...] = field(default_factory=tuple)
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> "Comment":
-        from zsc.format import plain_from_html
-
-        body = data.get("plain_body") or data.get("body") or plain_from_html(data.get("html_body") or "")
-        return cls(
-            id=int(data["id"]), author_id=data.get("author_id"), body=str(body), public=bool(data.get("public", True)),
-            created_at=str(data.get("created_at") or ""), via_channel=((data.get("via") or {}).get("channel")),
-            attachments=tuple(data.get("attachments") or ()),
-        )
 
 
 class _GatedSession(requests.Session):
@@ -121,10 +76,12 @@ class ZendeskAdapter:
                 result = fn()
                 if audit and (not hasattr(result, "ticket") or _comment_id_from_audit(result) is None):
                     raise ValueError("not a ticket audit with a comment")
+                if write and not audit and not hasattr(result, "ticket"):
+                    raise ValueError("not a ticket audit")  # zenpy hands back a garbled 200 as the raw response
                 return result
             except RecordNotFoundException:
                 raise NotFound(API, f"{what}: not found") from None
-            except APIException as exc:
+            except (APIException, requests.HTTPError) as exc:  # zenpy raises the latter for a non-JSON 4xx
                 raise _rejected(what, exc) from None
             except (ZenpyException, ValueError, KeyError, TypeError, AttributeError) as exc:
                 # zenpy could not make sense of the answer: treat like a server fault.
@@ -147,11 +104,27 @@ class ZendeskAdapter:
         return self._call(fetch, what=what, gate=gate)
 
     # ---- reads ----
-    def me(self) -> dict[str, Any]:
-        return self._get_json("/api/v2/users/me.json", what="users/me")["user"]
+    def patient(self, max_wait: float) -> None:
+        """Let each call (exports included) wait up to `max_wait` seconds for the rate
+        limit: for one-shot scans, which have no next cycle to come back in."""
+        self.gate.max_wait = max_wait
+        self.export_gate = RateGate(API + " export", max_wait=max_wait)
+
+    def export_wait(self) -> float:
+        """Seconds until the export may be called again without a 429."""
+        return self.export_gate.remaining()
+
+    def me(self) -> ZendeskUser | None:
+        """Who the credential acts as; None for the anonymous user (Zendesk's answer
+        to an unknown credential on some endpoints)."""
+        user = self._get_json("/api/v2/users/me.json", what="users/me").get("user")
+        if not isinstance(user, dict):
+            raise Unavailable(API, "users/me: malformed answer (no user)")
+        return ZendeskUser.from_json(user) if isinstance(user.get("id"), int) else None
 
     def ticket(self, ticket_id: int) -> Ticket:
-        return Ticket.from_json(self._get_json(f"/api/v2/tickets/{ticket_id}.json", what=f"ticket {ticket_id}")["ticket"])
+        data = self._get_json(f"/api/v2/tickets/{ticket_id}.json", what=f"ticket {ticket_id}")
+        return _one(data, "ticket", Ticket.from_json, f"ticket {ticket_id}")
 
     def tickets(self, ids: Iterable[int]) -> list[Ticket]:
         ids = list(ids)
@@ -159,12 +132,12 @@ class ZendeskAdapter:
         for start in range(0, len(ids), SHOW_MANY_MAX):
             chunk = ",".join(str(i) for i in ids[start:start + SHOW_MANY_MAX])
             data = self._get_json("/api/v2/tickets/show_many.json", {"ids": chunk}, what="tickets/show_many")
-            found.extend(Ticket.from_json(t) for t in data.get("tickets") or [])
+            found.extend(_many(data, "tickets", Ticket.from_json, "tickets/show_many"))
         return found
 
     def tickets_by_external_id(self, external_id: str) -> list[Ticket]:
         data = self._get_json("/api/v2/tickets.json", {"external_id": external_id}, what=f"tickets external_id={external_id}")
-        return [Ticket.from_json(t) for t in data.get("tickets") or []]
+        return _many(data, "tickets", Ticket.from_json, "tickets by external_id")
 
     def comments(self, ticket_id: int) -> list[Comment]:
         """Every comment of a ticket, oldest first (all pages)."""
@@ -172,32 +145,32 @@ class ZendeskAdapter:
         path, params = f"/api/v2/tickets/{ticket_id}/comments.json", {"sort_order": "asc"}
         while True:
             data = self._get_json(path, params, what=f"ticket {ticket_id} comments")
-            comments.extend(Comment.from_json(c) for c in data.get("comments") or [])
+            comments.extend(_many(data, "comments", Comment.from_json, f"ticket {ticket_id} comments"))
             next_page = data.get("next_page")
             if not next_page:
                 return comments
             parts = urlsplit(next_page)
             path, params = parts.path, dict(p.split("=", 1) for p in parts.query.split("&") if "=" in p)
 
-    def user(self, user_id: int) -> dict[str, Any]:
-        return self._get_json(f"/api/v2/users/{user_id}.json", what=f"user {user_id}")["user"]
+    def user(self, user_id: int) -> ZendeskUser:
+        data = self._get_json(f"/api/v2/users/{user_id}.json", what=f"user {user_id}")
+        return _one(data, "user", ZendeskUser.from_json, f"user {user_id}")
 
-    def group(self, group_id: int) -> dict[str, Any]:
-        return self._get_json(f"/api/v2/groups/{group_id}.json", what=f"group {group_id}")["group"]
+    def group(self, group_id: int) -> Group:
+        data = self._get_json(f"/api/v2/groups/{group_id}.json", what=f"group {group_id}")
+        return _one(data, "group", lambda g: Group(int(g["id"]), str(g.get("name") or "")), f"group {group_id}")
 
     def group_member_ids(self, group_id: int) -> set[int]:
-        data = self._get_json(f"/api/v2/groups/{group_id}/memberships.json", what=f"group {group_id} memberships")
-        return {m["user_id"] for m in data.get("group_memberships") or []}
+        what = f"group {group_id} memberships"
+        data = self._get_json(f"/api/v2/groups/{group_id}/memberships.json", what=what)
+        return set(_many(data, "group_memberships", lambda m: int(m["user_id"]), what))
 
-    def find_user(self, email: str) -> dict[str, Any] | None:
+    def find_user(self, email: str) -> ZendeskUser | None:
         data = self._get_json("/api/v2/users/search.json", {"query": email}, what="users/search")
-        for user in data.get("users") or []:
-            if (user.get("email") or "").lower() == email.lower():
+        for user in _many(data, "users", ZendeskUser.from_json, "users/search"):
+            if (user.email or "").lower() == email.lower():
                 return user
         return None
-
-    def search_count(self, query: str) -> int:
-        return int(self._get_json("/api/v2/search/count.json", {"query": query}, what="search/count").get("count", 0))
 
     def export_page(self, cursor: str | None = None, start_time: int | None = None) -> tuple[list[Ticket], str | None, bool]:
         """One page of the cursor-based incremental ticket export.
@@ -205,8 +178,12 @@ class ZendeskAdapter:
         params: dict[str, Any] = {"cursor": cursor} if cursor else {"start_time": int(start_time or 0)}
         data = self._get_json("/api/v2/incremental/tickets/cursor.json", params, what="incremental ticket export",
                               gate=self.export_gate)
-        tickets = [Ticket.from_json(t) for t in data.get("tickets") or []]
-        return tickets, data.get("after_cursor") or cursor, bool(data.get("end_of_stream"))
+        what = "incremental ticket export"
+        if "end_of_stream" not in data or not isinstance(data.get("tickets"), list):
+            raise Unavailable(API, f"{what}: malformed answer (no tickets or end_of_stream)")
+        tickets = _many(data, "tickets", Ticket.from_json, what)
+        after = data.get("after_cursor")
+        return tickets, after if isinstance(after, str) and after else cursor, bool(data.get("end_of_stream"))
 
     # ---- writes ----
     def create_ticket(self, *, subject: str, body: str, requester: dict[str, Any], assignee_id: int | None,
@@ -284,6 +261,27 @@ def _comment_id_from_audit(audit: Any) -> int | None:
     return None
 
 
+def _one(data: dict[str, Any], key: str, build, what: str):
+    """The object under `key`, built; a garbled answer is the server's fault (Unavailable)."""
+    try:
+        return build(data[key])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise Unavailable(API, f"{what}: malformed answer ({type(exc).__name__} at {key!r})") from None
+
+
+def _many(data: dict[str, Any], key: str, build, what: str) -> list:
+    """The objects listed under `key` (absent or null: none), each built."""
+    items = data.get(key)
+    if items is None:
+        return []
+    if not isinstance(items, list):
+        raise Unavailable(API, f"{what}: malformed answer ({key!r} is not a list)")
+    try:
+        return [build(item) for item in items]
+    except (KeyError, TypeError, ValueError) as exc:
+        raise Unavailable(API, f"{what}: malformed answer ({type(exc).__name__} in {key!r})") from None
+
+
 def _error_text(response: requests.Response) -> str:
     try:
         data = response.json()
@@ -306,7 +304,3 @@ def _rejected(what: str, exc: Any) -> Exception:
     status = getattr(response, "status_code", 0)
     detail = _error_text(response) if response is not None else str(exc)[:120]
     return Rejected(API, f"{what}: HTTP {status} {detail}".strip())
-
-
-def is_closed_rejection(exc: Exception) -> bool:
-    return isinstance(exc, Rejected) and "closed" in str(exc).lower()

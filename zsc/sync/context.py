@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from loguru import logger
 
+from zsc.adapters import SlackApi, ZendeskApi
 from zsc.store import Store
+
+if TYPE_CHECKING:
+    from zsc.config import Config
+    from zsc.sync.oncall import OnCall
 
 
 @dataclass
@@ -44,11 +48,11 @@ class CycleResult:
 
 @dataclass
 class SyncContext:
-    config: Any  # zsc.config.Config
+    config: "Config"
     store: Store
-    slack: Any  # SlackAdapter (or its dry-run stand-in)
-    zendesk: Any  # ZendeskAdapter (or its dry-run stand-in)
-    oncall: Any = None  # OnCall lookup, when PagerDuty is configured
+    slack: SlackApi  # the Slack adapter, its dry-run stand-in or an in-process fake
+    zendesk: ZendeskApi
+    oncall: "OnCall | None" = None  # who is on call, when PagerDuty is configured
     dry_run: bool = False
     result: CycleResult = field(default_factory=CycleResult)
     dry_lines: list[str] = field(default_factory=list)  # what a dry run would have written
@@ -60,7 +64,7 @@ class SyncContext:
 
     @property
     def workspace_uri(self) -> str:
-        return self.config.slack.workspace_uri or self.slack.auth_test().get("url", "https://slack.com/")
+        return self.config.slack.workspace_uri or self.slack.auth_test().url or "https://slack.com/"
 
     def ticket_url(self, ticket_id: int) -> str:
         base = self.config.zendesk.ticket_uri
@@ -68,11 +72,3 @@ class SyncContext:
 
     def ticket_link(self, ticket_id: int) -> str:
         return f"<{self.ticket_url(ticket_id)}|#{ticket_id}>"
-
-
-def now_ts() -> float:
-    return time.time()
-
-
-def slack_ts_for(moment: float) -> str:
-    return f"{moment:.6f}"

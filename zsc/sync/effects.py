@@ -9,13 +9,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any, Callable
 
-from zsc.adapters.zendesk import Comment
+from zsc.adapters.records import Comment, Message
 from zsc.errors import Ambiguous, ApiError, NotFound
 from zsc.store import TO_SLACK, TO_ZENDESK, Issue
 from zsc.sync import keys
 from zsc.sync.context import SyncContext
-
-ZSC_EVENT = "zsc_post"  # Slack message metadata event_type on everything zsc posts
 
 
 def once(ctx: SyncContext, key: str, kind: str, issue: Issue | None, payload: dict[str, Any],
@@ -53,10 +51,9 @@ def post_once(ctx: SyncContext, issue: Issue, ref: str, kind: str, text: str, *,
     if ref in ctx.store.recorded(issue).refs:
         return None
     channel = channel or issue.channel
-    metadata = {"event_type": ZSC_EVENT, "event_payload": {"ref": ref}}
 
     def do() -> str:
-        return ctx.slack.post(channel, text, thread_ts=issue.thread_ts if thread else None, metadata=metadata)
+        return ctx.slack.post(channel, text, thread_ts=issue.thread_ts if thread else None, ref=ref)
 
     def find(_intent) -> str | None:
         return ts_with_ref(ctx.slack.replies(channel, issue.thread_ts), ref) if thread else None
@@ -90,12 +87,9 @@ def create_ticket_once(ctx: SyncContext, key: str, kind: str, issue: Issue | Non
     return once(ctx, key, kind, issue, {"external_id": external_id}, lambda: with_first_comment(*create()), find, record)
 
 
-def ts_with_ref(messages: list[dict[str, Any]], ref: str) -> str | None:
+def ts_with_ref(messages: list[Message], ref: str) -> str | None:
     """The ts of the message zsc posted with this ref in its metadata, if any."""
-    for message in messages:
-        if ((message.get("metadata") or {}).get("event_payload") or {}).get("ref") == ref:
-            return message["ts"]
-    return None
+    return next((message.ts for message in messages if message.zsc_ref == ref), None)
 
 
 def comment_once(ctx: SyncContext, issue: Issue, key: str, kind: str, body: str, *, public: bool,

@@ -2,30 +2,30 @@
 top-level message in the support channel with a thread under it; from then on the
 thread and the ticket mirror both ways like a thread started in Slack.
 
-Tickets are found by the engine's incremental ticket export (an unmapped-ticket
-hook), so emails that arrive while zsc is down are posted when it is back.
+Tickets are found by the engine's incremental ticket export (the engine hands
+every unmapped ticket to `on_unmapped_ticket`), so emails that arrive while zsc is
+down are posted when it is back.
 
 The set-up, each step once whatever crashes in between:
 
 1. the top-level post, tagged `email:<ticket>` in its metadata. A top-level post has
    no thread to search, so a lost answer is found again in the channel history;
-   its ts is kept in the checkpoint `email:thread:<ticket>` until step 3;
+   its ts is kept in the ticket flag `email_thread` until step 3;
 2. the ticket's external_id = the thread (setting the same value twice is harmless);
 3. the thread reply with the ticket link and the start of the email, recorded in
    one transaction with the Issue and the email's comment as mirrored. Only then
-   is the ticket mapped: until that moment the engine keeps offering it to this
-   hook (the export cursor does not pass a failed item, and a crash never saves
+   is the ticket mapped: until that moment the engine keeps offering it here
+   (the export cursor does not pass a failed item, and a crash never saves
    it), and each step resumes from where it got;
-4. the tail every new issue gets: the Slack-link note and the new-issue hooks.
+4. the tail every new issue gets: the Slack-link note and the new-issue notices.
    If a crash cuts this short, the engine's Slack poll finishes it when it meets
    the thread's top message (slack_to_zendesk.open_issue finds the confirmation
    -- our thread reply, ref `confirm:<ticket>` -- done and does the rest).
 
 Senders can be filtered with [email] allow_domains / deny_domains / deny_addresses.
-A denied ticket is not posted: one log line (no body), the counter checkpoint
-`email:denied_count` goes up, and the marker checkpoint `email:denied:<ticket>`
-keeps the decision, so later changes to that ticket are neither re-logged nor
-re-counted (and cost no user lookup).
+A denied ticket is not posted: one log line (no body), and the ticket flag
+`email_denied` keeps the decision (and counts it), so later changes to that ticket
+are neither re-logged nor re-counted (and cost no user lookup).
 """
 
 from __future__ import annotations
@@ -34,17 +34,14 @@ from datetime import datetime, timezone
 from typing import Any
 
 from zsc import format as fmt
-from zsc.adapters.slack import permalink
-from zsc.adapters.zendesk import Ticket
-from zsc.store import TO_SLACK, Checkpoint, Issue, utcnow
-from zsc.sync import engine, keys, people
-from zsc.sync import slack_to_zendesk as s2z
-from zsc.sync.context import SyncContext, slack_ts_for
-from zsc.sync.effects import ZSC_EVENT, comment_once, once, ts_with_ref
+from zsc.adapters.records import Ticket, permalink, ts_for, zendesk_time
+from zsc.store import EMAIL_DENIED, EMAIL_THREAD, TO_SLACK, Issue, utcnow
+from zsc.sync import keys, notices, people
+from zsc.sync.context import SyncContext
+from zsc.sync.effects import comment_once, once, ts_with_ref
 
 BODY_LIMIT = 1000  # characters of the email shown in Slack; the rest stays in the ticket
 FIND_MARGIN = 120.0  # seconds before an intent to search Slack from (clock skew)
-DENIED_COUNT = "email:denied_count"
 NOT_NEW = ("closed", "deleted")  # nothing left to do in Slack, and a closed ticket refuses the set-up writes
 
 
@@ -74,7 +71,7 @@ def sender_allowed(email: str | None, email_config: Any) -> bool:
     return denial_reason(email, email_config) is None
 
 
-# ---------------------------------------------------------------- the hook
+# ---------------------------------------------------------------- the intake
 
 def on_unmapped_ticket(ctx: SyncContext, ticket: Ticket) -> None:
     if set_up_started(ctx, ticket.id):
@@ -82,7 +79,7 @@ def on_unmapped_ticket(ctx: SyncContext, ticket: Ticket) -> None:
         # since moved group or closed, rather than leave it dangling.
         open_email_issue(ctx, ticket, *requester(ctx, ticket))
         return
-    if not is_new_email(ctx, ticket) or ctx.store.checkpoint(denied_marker(ticket.id)) is not None:
+    if not is_new_email(ctx, ticket) or is_denied(ctx, ticket.id):
         return
     name, address = requester(ctx, ticket)
     reason = denial_reason(address, ctx.config.email)
@@ -93,8 +90,8 @@ def on_unmapped_ticket(ctx: SyncContext, ticket: Ticket) -> None:
 
 
 def set_up_started(ctx: SyncContext, ticket_id: int) -> bool:
-    return (ctx.store.intent(f"email:{ticket_id}") is not None
-            or ctx.store.checkpoint(_thread_checkpoint(ticket_id)) is not None)
+    return (ctx.store.intent(keys.email_post_ref(ticket_id)) is not None
+            or ctx.store.flag(ticket_id, EMAIL_THREAD) is not None)
 
 
 def is_new_email(ctx: SyncContext, ticket: Ticket) -> bool:
@@ -102,9 +99,9 @@ def is_new_email(ctx: SyncContext, ticket: Ticket) -> bool:
     never ours to post, and the export also shows old tickets when they change."""
     if ticket.via_channel != "email" or ticket.group_id != ctx.config.zendesk.group_id or ticket.status in NOT_NEW:
         return False
-    start = ctx.store.checkpoint(engine.EXPORT_START)  # always set before the first poll
-    created = _parse_time(ticket.created_at)
-    return start is not None and created is not None and created.timestamp() >= int(start)
+    start = ctx.store.checkpoint(keys.EXPORT_START)  # always set before the first poll
+    created = zendesk_time(ticket.created_at)
+    return start is not None and created is not None and _epoch(created) >= int(start)
 
 
 def requester(ctx: SyncContext, ticket: Ticket) -> tuple[str, str | None]:
@@ -118,16 +115,17 @@ def requester(ctx: SyncContext, ticket: Ticket) -> tuple[str, str | None]:
 
 
 def deny(ctx: SyncContext, ticket: Ticket, address: str | None, reason: str) -> None:
-    with ctx.store.atomic():
-        count = int(ctx.store.checkpoint(DENIED_COUNT) or 0) + 1
-        ctx.store.set_checkpoint(DENIED_COUNT, str(count))
-        ctx.store.set_checkpoint(denied_marker(ticket.id), reason)
+    ctx.store.set_flag(ticket.id, EMAIL_DENIED, reason)
     ctx.result.did(f"Zendesk #{ticket.id}: email from {address or 'an unknown address'} not posted to Slack ({reason})",
                    ticket_id=ticket.id)
 
 
-def denied_marker(ticket_id: int) -> str:
-    return f"email:denied:{ticket_id}"
+def is_denied(ctx: SyncContext, ticket_id: int) -> bool:
+    return ctx.store.flag(ticket_id, EMAIL_DENIED) is not None
+
+
+def denied_count(ctx: SyncContext) -> int:
+    return ctx.store.count_flags(EMAIL_DENIED)
 
 
 # ---------------------------------------------------------------- the set-up
@@ -135,13 +133,12 @@ def denied_marker(ticket_id: int) -> str:
 def open_email_issue(ctx: SyncContext, ticket: Ticket, name: str, address: str | None) -> Issue:
     channel = ctx.channel
     top_ts = post_top(ctx, ticket, name, address)
-    ctx.zendesk.update_external_id(ticket.id, s2z.external_id(channel, top_ts))
+    ctx.zendesk.update_external_id(ticket.id, f"slack:{channel}:{top_ts}")  # as a Slack-started ticket has
     issue = post_thread(ctx, ticket, top_ts, name, address)
     comment_once(ctx, issue, keys.permalink_ref(ticket.id), "permalink",
                  f"Slack thread: {permalink(ctx.workspace_uri, channel, top_ts)}",
                  public=False, author_id=None, ref=keys.permalink_ref(ticket.id))
-    for hook in s2z.new_issue_hooks:
-        hook(ctx, issue)
+    notices.after_new_issue(ctx, issue)
     ctx.result.did(f"Zendesk #{ticket.id} (email from {address or name}) -> Slack {channel}/{top_ts}",
                    channel=channel, thread_ts=top_ts, ticket_id=ticket.id)
     return issue
@@ -149,25 +146,25 @@ def open_email_issue(ctx: SyncContext, ticket: Ticket, name: str, address: str |
 
 def post_top(ctx: SyncContext, ticket: Ticket, name: str, address: str | None) -> str:
     """Step 1: the top-level post; its ts once known is kept until the Issue exists."""
-    saved = ctx.store.checkpoint(_thread_checkpoint(ticket.id))
+    saved = ctx.store.flag(ticket.id, EMAIL_THREAD)
     if saved:
         return saved
-    channel, ref = ctx.channel, f"email:{ticket.id}"
+    channel, ref = ctx.channel, keys.email_post_ref(ticket.id)
     domain = address.rpartition("@")[2] if address and "@" in address else "unknown address"
     subject = _one_line(ticket.subject, fmt.SUBJECT_LIMIT) or "(no subject)"
     text = f"📧 New email request from {_one_line(name, 100)} ({_one_line(domain, 100)}): {subject}"
 
     def do() -> str:
-        return ctx.slack.post(channel, text, metadata=_tagged(ref))
+        return ctx.slack.post(channel, text, ref=ref)
 
     def find(intent) -> str | None:
-        since = intent.created_at.replace(tzinfo=timezone.utc).timestamp() - FIND_MARGIN
-        return ts_with_ref(ctx.slack.history(channel, oldest=slack_ts_for(since)), ref)
+        since = _epoch(intent.created_at) - FIND_MARGIN
+        return ts_with_ref(ctx.slack.history(channel, oldest=ts_for(since)), ref)
 
     def record(ts: str) -> None:
-        ctx.store.set_checkpoint(_thread_checkpoint(ticket.id), ts)
+        ctx.store.set_flag(ticket.id, EMAIL_THREAD, ts)
 
-    return once(ctx, f"email:{ticket.id}", "email", None, {"ref": ref, "ticket_id": ticket.id}, do, find, record)
+    return once(ctx, ref, "email", None, {"ref": ref, "ticket_id": ticket.id}, do, find, record)
 
 
 def post_thread(ctx: SyncContext, ticket: Ticket, top_ts: str, name: str, address: str | None) -> Issue:
@@ -183,34 +180,25 @@ def post_thread(ctx: SyncContext, ticket: Ticket, top_ts: str, name: str, addres
             f"so the sender gets them by email; its public replies appear here.\n{quoted}{more}")
 
     def do() -> str:
-        return ctx.slack.post(channel, text, thread_ts=top_ts, metadata=_tagged(ref))
+        return ctx.slack.post(channel, text, thread_ts=top_ts, ref=ref)
 
     def find(_intent) -> str | None:
         return ts_with_ref(ctx.slack.replies(channel, top_ts), ref)
 
     def record(reply_ts: str) -> None:
-        issue = Issue.create(channel=channel, thread_ts=top_ts, ticket_id=ticket.id, origin="email", status="new",
-                             subject=ticket.subject, requester_name=name, requester_email=address,
-                             # When the email arrived: ages and office hours count from then.
-                             opened_at=_naive_utc(_parse_time(ticket.created_at)) or utcnow(),
-                             last_activity_at=utcnow())
-        ctx.store.record_item(issue, TO_SLACK, "email", slack_ts=top_ts, ref=f"email:{ticket.id}")
+        issue = ctx.store.create_issue(
+            channel=channel, thread_ts=top_ts, ticket_id=ticket.id, origin="email", status="new",
+            subject=ticket.subject, requester_name=name, requester_email=address,
+            # When the email arrived: ages and office hours count from then.
+            opened_at=zendesk_time(ticket.created_at) or utcnow(), last_activity_at=utcnow())
+        ctx.store.record_item(issue, TO_SLACK, "email", slack_ts=top_ts, ref=keys.email_post_ref(ticket.id))
         # The email is the first comment: mapped here, so the ticket sync does not post it again.
         ctx.store.record_item(issue, TO_SLACK, "email_body", slack_ts=reply_ts,
                               comment_id=first.id if first else None, ref=ref)
-        Checkpoint.delete().where(Checkpoint.name == _thread_checkpoint(ticket.id)).execute()
+        ctx.store.clear_flag(ticket.id, EMAIL_THREAD)
 
     once(ctx, f"email:reply:{ticket.id}", "email_body", None, {"ref": ref, "ticket_id": ticket.id}, do, find, record)
     return ctx.store.issue_by_ticket(ticket.id)
-
-
-def _thread_checkpoint(ticket_id: int) -> str:
-    return f"email:thread:{ticket_id}"
-
-
-def _tagged(ref: str) -> dict[str, Any]:
-    """Slack message metadata naming the effect, so a post whose answer was lost is found."""
-    return {"event_type": ZSC_EVENT, "event_payload": {"ref": ref}}
 
 
 def _one_line(text: str, limit: int) -> str:
@@ -218,17 +206,5 @@ def _one_line(text: str, limit: int) -> str:
     return fmt.zendesk_to_slack(fmt.truncate(" ".join((text or "").split()), limit))
 
 
-def _parse_time(value: str) -> datetime | None:
-    try:
-        moment = datetime.fromisoformat(value)
-    except (TypeError, ValueError):
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
-
-
-def _naive_utc(moment: datetime | None) -> datetime | None:
-    return moment.astimezone(timezone.utc).replace(tzinfo=None) if moment else None
-
-
-if on_unmapped_ticket not in engine.unmapped_ticket_hooks:
-    engine.unmapped_ticket_hooks.append(on_unmapped_ticket)
+def _epoch(naive_utc: datetime) -> float:
+    return naive_utc.replace(tzinfo=timezone.utc).timestamp()

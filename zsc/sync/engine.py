@@ -1,30 +1,39 @@
-"""One sync cycle: read each side, decide, write, record, then advance the cursors.
+"""The sync engine: the one public entry of zsc.sync (`Engine`, built by
+`build_engine`). `zsc run`, `sync-once`, `report` and `check-missing` drive it; no
+caller reaches past it.
 
+One cycle reads each side, decides, writes, records, then advances the cursors.
 Order matters (DESIGN rule 3): a cursor only moves past an item after every effect
 of that item is recorded. An item that fails stops its cursor for this cycle, the
 rest still get their turn, and re-reading next cycle is harmless."""
 
 from __future__ import annotations
 
-from contextlib import contextmanager
-from datetime import datetime, timedelta, timezone
-from typing import Any, Callable, Iterator
+import time
+from contextlib import contextmanager, nullcontext
+from datetime import date, datetime, timedelta, timezone
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Literal
 
-import peewee as pw
-from loguru import logger
-
-from zsc.adapters.slack import ts_after
-from zsc.adapters.zendesk import Ticket
-from zsc.errors import ApiError, AuthError, NotFound, RateLimited
 from zsc import runtime
+from zsc.adapters.records import Ticket, ts_after, ts_for
+from zsc.errors import ApiError, AuthError, NotFound, RateLimited
 from zsc.runtime import Stopping
-from zsc.store import Issue, utcnow
+from zsc.store import Issue, Store, utcnow
+from zsc.store import open_store as store_at
+from zsc.sync import email, keys
 from zsc.sync import slack_to_zendesk as s2z
 from zsc.sync import zendesk_to_slack as z2s
-from zsc.sync.context import CycleResult, SyncContext, now_ts, slack_ts_for
+from zsc.sync.context import CycleResult, SyncContext
+
+if TYPE_CHECKING:
+    from zsc.config import Config
+    from zsc.sync.check_missing import Outcome, Progress
+    from zsc.sync.daily_report import Posted
+
+Source = Literal["slack", "zendesk"]
+SOURCES: tuple[Source, ...] = ("slack", "zendesk")
 
 RECENTLY_CLOSED = timedelta(days=14)  # replies to closed threads are still watched this long
-OLD_SWEEP = "slack:old_thread_sweep"  # the last old thread asked for replies
 OLD_SWEEP_PER_CYCLE = 3  # old threads asked each cycle (one conversations.replies each)
 HOT_WINDOW = timedelta(minutes=30)  # issues this recently active are checked every cycle
 HOT_MAX = 100  # one show_many call
@@ -33,40 +42,140 @@ EXPORT_LAG = 60  # Zendesk exports refuse start_time within the last minute
 EXPORT_PAGES_MAX = 10  # the export allows 10 calls a minute
 
 
-def slack_checkpoint(channel: str) -> str:
-    return f"slack:{channel}:top"
+class Engine:
+    """Start positions, one source's poll, a whole cycle, the daily report and the
+    check-missing scan, with dry runs handled in one place: under `dry_run` the
+    adapters only describe their writes and every store write is rolled back."""
+
+    def __init__(self, ctx: SyncContext) -> None:
+        self.ctx = ctx
+        self._dry_since: datetime | None = None  # a dry run records nothing: each poll starts again from here
+
+    @property
+    def store(self) -> Store:
+        return self.ctx.store
+
+    @property
+    def config(self) -> "Config":
+        return self.ctx.config
+
+    @property
+    def dry_run(self) -> bool:
+        return self.ctx.dry_run
+
+    def close(self) -> None:
+        self.ctx.store.close()
+
+    @contextmanager
+    def _writes(self) -> Iterator[None]:
+        """Store writes that a dry run must not keep."""
+        with self.store.rolled_back() if self.dry_run else nullcontext():
+            yield
+
+    # ---- driving ----
+    def start(self, since: datetime | None = None, leader: dict[str, Any] | None = None) -> None:
+        """Set the start positions (first run: now; `since` rewinds both sides) and,
+        for the daemon, record who leads."""
+        with self._writes(), self.store.atomic():
+            if leader is not None:
+                self.store.set_leader(leader)
+            start_position(self.ctx, since)
+        self._dry_since = since or datetime.now(timezone.utc)
+
+    def poll(self, source: Source) -> CycleResult:
+        """One poll of one side; its health is recorded for `zsc status`."""
+        with self._writes():
+            if self.dry_run:
+                start_position(self.ctx, self._dry_since)
+            return run_source(self.ctx, source, POLLS[source])
+
+    def cycle(self, since: datetime | None = None) -> CycleResult:
+        """`sync-once`: start positions, then Slack, then Zendesk. Under dry run the
+        actions are what would have been written."""
+        with self._writes():
+            result = cycle(self.ctx, since)
+        if self.dry_run:
+            result.actions = list(self.ctx.dry_lines)
+        return result
+
+    # ---- the daily report ----
+    def report_if_due(self, now_utc: datetime, up_since: datetime | None = None) -> bool:
+        from zsc.sync.daily_report import maybe_post_report
+
+        with self._writes():
+            return maybe_post_report(self.ctx, now_utc, up_since)
+
+    def post_report(self, day: date, at: datetime | None = None) -> "Posted":
+        from zsc.sync.daily_report import post_report
+
+        return post_report(self.ctx, day, at=at)
+
+    def report_text(self, day: date, at: datetime | None = None) -> str:
+        from zsc.sync.daily_report import report_text
+
+        return report_text(self.ctx, day, at)
+
+    def report_channel(self) -> str:
+        from zsc.sync.daily_report import report_channel
+
+        return report_channel(self.config)
+
+    # ---- check-missing ----
+    def check_missing(self, days: int, fix: bool, progress: "Progress | None" = None) -> "Outcome":
+        from zsc.sync import check_missing
+
+        return check_missing.check(self.ctx, days, fix, progress or check_missing._no_progress)
 
 
-EXPORT_CURSOR = "zendesk:export_cursor"
-EXPORT_START = "zendesk:export_start"
+def build_engine(config: "Config", store: Store | None = None, dry_run: bool | None = None,
+                 create_store: bool = True) -> Engine:
+    """The engine for `config`: adapters from the config (dry-run stand-ins under a
+    dry run), the store at [database] url (or `store`). `create_store=False` (and a
+    dry run) never creates a missing SQLite file: an empty in-memory store stands in."""
+    from zsc.adapters.factory import slack_from, zendesk_from
+    from zsc.sync.oncall import OnCall
 
+    dry = config.sync.dry_run if dry_run is None else dry_run
+    store = store or open_store(config, create=create_store and not dry)
+    slack, zendesk = slack_from(config), zendesk_from(config)
+    oncall = OnCall.from_config(config.pagerduty) if config.pagerduty.enabled else None
+    ctx = SyncContext(config=config, store=store, slack=slack, zendesk=zendesk, oncall=oncall, dry_run=dry)
+    if dry:
+        from zsc.adapters.dryrun import DryRunSlack, DryRunZendesk
+
+        ctx.slack, ctx.zendesk = DryRunSlack(slack, ctx.dry_lines), DryRunZendesk(zendesk, ctx.dry_lines)
+    return Engine(ctx)
+
+
+def open_store(config: "Config", create: bool = True) -> Store:
+    """The store at [database] url (see zsc.store.open_store for `create`)."""
+    return store_at(config.database.url, create)
+
+
+# ---------------------------------------------------------------- start and one source
 
 def start_position(ctx: SyncContext, since: datetime | None) -> None:
-    """First run starts at now (or --since): nothing older is mirrored."""
     """First run starts at now; --since (re)starts both sides at that date. Going
     back is safe: everything already mirrored is recognised by id and skipped."""
-    moment = since.timestamp() if since else now_ts()
+    moment = since.timestamp() if since else time.time()
     store = ctx.store
     with store.atomic():
-        if since or store.checkpoint(slack_checkpoint(ctx.channel)) is None:
-            store.set_checkpoint(slack_checkpoint(ctx.channel), slack_ts_for(moment))
-        if since or (store.checkpoint(EXPORT_CURSOR) is None and store.checkpoint(EXPORT_START) is None):
-            store.set_checkpoint(EXPORT_START, str(int(min(moment, now_ts() - EXPORT_LAG))))
+        if since or store.checkpoint(keys.slack_top(ctx.channel)) is None:
+            store.set_checkpoint(keys.slack_top(ctx.channel), ts_for(moment))
+        if since or (store.checkpoint(keys.EXPORT_CURSOR) is None and store.checkpoint(keys.EXPORT_START) is None):
+            store.set_checkpoint(keys.EXPORT_START, str(int(min(moment, time.time() - EXPORT_LAG))))
             if since:
-                from zsc.store import Checkpoint
-
-                Checkpoint.delete().where(Checkpoint.name == EXPORT_CURSOR).execute()
+                store.delete_checkpoint(keys.EXPORT_CURSOR)
 
 
-def run_source(ctx: SyncContext, source: str, fn) -> CycleResult:
+def run_source(ctx: SyncContext, source: Source, fn: Callable[[SyncContext], None]) -> CycleResult:
     """Run one side's poll, turning whole-cycle problems into one failure line and
     recording the source's health for `zsc status`."""
     ctx.result = CycleResult()
     ctx.store.reset_caches()
     ctx.memo.clear()
     try:
-        with dry_run_rollback(ctx):
-            fn(ctx)
+        fn(ctx)
     except Stopping:
         raise
     except RateLimited as exc:
@@ -81,186 +190,12 @@ def run_source(ctx: SyncContext, source: str, fn) -> CycleResult:
     return ctx.result
 
 
-@contextmanager
-def dry_run_rollback(ctx: SyncContext) -> Iterator[None]:
-    """Under --dry-run / [sync] dry_run every store write of the poll is undone: the
-    adapters only describe their writes, so nothing may be recorded as done."""
-    if not ctx.dry_run:
-        yield
-        return
-    with ctx.store.db.atomic() as txn:
-        try:
-            yield
-        finally:
-            txn.rollback()
-            ctx.store.reset_caches()
-
-
 def cycle(ctx: SyncContext, since: datetime | None = None) -> CycleResult:
     start_position(ctx, since)
     result = CycleResult()
-    result.merge(run_source(ctx, "slack", poll_slack))
-    result.merge(run_source(ctx, "zendesk", poll_zendesk))
+    for source in SOURCES:
+        result.merge(run_source(ctx, source, POLLS[source]))
     return result
-
-
-# ---------------------------------------------------------------- Slack
-
-def poll_slack(ctx: SyncContext) -> None:
-    channel = ctx.channel
-    top = ctx.store.checkpoint(slack_checkpoint(channel))
-    oldest = min(float(top), oldest_watched_thread(ctx))
-    parents = ctx.slack.history(channel, oldest=slack_ts_for(max(0.0, oldest - OVERLAP_SECONDS)))
-    blocked = False  # once an item fails, the top-level cursor stays put
-    for message in parents:
-        runtime.check()
-        ts = message["ts"]
-        if not one_item(ctx, f"Slack {channel}/{ts}", lambda: handle_parent(ctx, message, is_new=ts_after(ts, top)),
-                        channel=channel, thread_ts=ts):
-            blocked = True
-            continue
-        if not blocked and ts_after(ts, top):
-            ctx.store.set_checkpoint(slack_checkpoint(channel), ts)
-            top = ts
-    sweep_old_threads(ctx)
-
-
-def watched_threads(ctx: SyncContext):
-    """Threads whose replies we watch: open issues, and issues closed recently (a
-    reply there reopens the ticket or opens a follow-up)."""
-    recent = utcnow() - RECENTLY_CLOSED
-    return Issue.select().where((Issue.channel == ctx.channel)
-                                & (Issue.closed_at.is_null() | (Issue.closed_at >= recent)))
-
-
-def window_floor(ctx: SyncContext) -> str:
-    return slack_ts_for(now_ts() - ctx.config.sync.thread_window_days * 86400)
-
-
-def oldest_watched_thread(ctx: SyncContext) -> float:
-    """The history read covers watched threads started within the window."""
-    row = (watched_threads(ctx).select(pw.fn.MIN(Issue.thread_ts))
-           .where(Issue.thread_ts >= window_floor(ctx)).scalar())
-    return float(row) if row else float("inf")
-
-
-def sweep_old_threads(ctx: SyncContext) -> None:
-    """Watched threads older than the window are not in the history read (that would
-    cost pages per cycle in a busy channel); a few of them are asked directly each
-    cycle, in turn, so a late reply in a long-running issue is still mirrored."""
-    old = list(watched_threads(ctx).where(Issue.thread_ts < window_floor(ctx)).order_by(Issue.thread_ts))
-    if not old:
-        return
-    after = ctx.store.checkpoint(OLD_SWEEP) or ""
-    turn = [i for i in old if i.thread_ts > after][:OLD_SWEEP_PER_CYCLE]
-    turn += old[:OLD_SWEEP_PER_CYCLE - len(turn)]  # wrap around
-    for issue in dict.fromkeys(turn):
-        runtime.check()
-        one_item(ctx, f"Slack {issue.channel}/{issue.thread_ts}", lambda: s2z.mirror_replies(ctx, issue, None),
-                 channel=issue.channel, thread_ts=issue.thread_ts)
-        ctx.store.set_checkpoint(OLD_SWEEP, issue.thread_ts)
-
-
-def handle_parent(ctx: SyncContext, message: dict[str, Any], is_new: bool) -> None:
-    if message.get("thread_ts") and message["thread_ts"] != message["ts"]:
-        return  # a reply broadcast to the channel: handled in its thread
-    issue = ctx.store.issue_by_thread(ctx.channel, message["ts"])
-    if issue is None:
-        if not is_new or not s2z.is_person_content(ctx, message):
-            return
-        issue = s2z.open_issue(ctx, message)
-    elif is_new:
-        s2z.open_issue(ctx, message)  # resume a set-up interrupted by a crash
-    if message.get("reply_count") and (issue.is_open or is_new or _recently_closed(issue)):
-        s2z.mirror_replies(ctx, issue, message.get("latest_reply"))
-
-
-def _recently_closed(issue: Issue) -> bool:
-    # Replies after a close still matter (reopen or follow-up) for a while.
-    return issue.closed_at is not None and utcnow() - issue.closed_at < RECENTLY_CLOSED
-
-
-# ---------------------------------------------------------------- Zendesk
-
-def poll_zendesk(ctx: SyncContext) -> None:
-    changed = export_changes(ctx)
-    tickets = dict(changed.tickets)
-    hot = hot_issues(ctx, exclude=set(tickets))
-    if hot:
-        for ticket in ctx.zendesk.tickets([i.ticket_id for i in hot]):
-            tickets[ticket.id] = ticket
-        for issue in hot:
-            if issue.ticket_id not in tickets and issue.is_open:
-                tickets[issue.ticket_id] = vanished(ctx, issue.ticket_id)
-    failed = False
-    for ticket in sorted(tickets.values(), key=lambda t: t.updated_at):
-        runtime.check()
-        failed |= not handle_ticket(ctx, ticket)
-    if changed.cursor and not failed and not ctx.dry_run:
-        with ctx.store.atomic():
-            ctx.store.set_checkpoint(EXPORT_CURSOR, changed.cursor)
-
-
-def vanished(ctx: SyncContext, ticket_id: int):
-    """A ticket show_many did not return: deleted (say so now rather than when the
-    export, a minute late, lists it as deleted), or some other hiccup (ask it alone)."""
-    try:
-        return ctx.zendesk.ticket(ticket_id)
-    except NotFound:
-        return Ticket(id=ticket_id, status="deleted", updated_at=datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"))
-
-
-class Changes:
-    def __init__(self) -> None:
-        self.tickets: dict[int, Any] = {}
-        self.cursor: str | None = None
-
-
-def export_changes(ctx: SyncContext) -> Changes:
-    """Tickets changed since the export cursor (email tickets, solves, comments on
-    quiet tickets). Budgeted: the export allows 10 calls a minute."""
-    changes = Changes()
-    if ctx.zendesk.export_gate.remaining() > 0:
-        return changes
-    cursor = ctx.store.checkpoint(EXPORT_CURSOR)
-    start = None if cursor else int(ctx.store.checkpoint(EXPORT_START) or now_ts() - EXPORT_LAG)
-    start = min(start, int(now_ts()) - EXPORT_LAG) if start is not None else None
-    for _ in range(EXPORT_PAGES_MAX):
-        try:
-            tickets, cursor, end = ctx.zendesk.export_page(cursor=cursor, start_time=start)
-        except RateLimited:
-            break  # come back next cycle; the hot path still runs
-        start = None
-        for ticket in tickets:
-            changes.tickets[ticket.id] = ticket
-        changes.cursor = cursor
-        if end:
-            break
-    return changes
-
-
-def hot_issues(ctx: SyncContext, exclude: set[int]) -> list[Issue]:
-    since = utcnow() - HOT_WINDOW
-    query = (Issue.select().where((Issue.last_activity_at >= since) & Issue.ticket_id.is_null(False))
-             .order_by(Issue.last_activity_at.desc()).limit(HOT_MAX))
-    return [i for i in query if i.ticket_id not in exclude]
-
-
-# Called for tickets that are not mapped (email tickets...); zsc.email registers here.
-unmapped_ticket_hooks: list = []
-
-
-def handle_ticket(ctx: SyncContext, ticket) -> bool:
-    issue = ctx.store.issue_by_ticket(ticket.id)
-
-    def handle() -> None:
-        if issue is None:
-            for hook in unmapped_ticket_hooks:
-                hook(ctx, ticket)
-        elif z2s.needs_sync(issue, ticket):
-            z2s.sync_ticket(ctx, issue, ticket)
-
-    return one_item(ctx, f"Zendesk ticket #{ticket.id}", handle, ticket_id=ticket.id)
 
 
 def one_item(ctx: SyncContext, label: str, handle: Callable[[], Any], **fields: Any) -> bool:
@@ -276,11 +211,138 @@ def one_item(ctx: SyncContext, label: str, handle: Callable[[], Any], **fields: 
         return False
 
 
-def parse_since(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    moment = datetime.fromisoformat(value)
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+# ---------------------------------------------------------------- Slack
+
+def poll_slack(ctx: SyncContext) -> None:
+    channel = ctx.channel
+    top = ctx.store.checkpoint(keys.slack_top(channel))
+    oldest = min(float(top), oldest_watched_thread(ctx))
+    parents = ctx.slack.history(channel, oldest=ts_for(max(0.0, oldest - OVERLAP_SECONDS)))
+    blocked = False  # once an item fails, the top-level cursor stays put
+    for message in parents:
+        runtime.check()
+        ts = message.ts
+        if not one_item(ctx, f"Slack {channel}/{ts}", lambda: handle_parent(ctx, message, is_new=ts_after(ts, top)),
+                        channel=channel, thread_ts=ts):
+            blocked = True
+            continue
+        if not blocked and ts_after(ts, top):
+            ctx.store.set_checkpoint(keys.slack_top(channel), ts)
+            top = ts
+    sweep_old_threads(ctx)
 
 
-__all__ = ["cycle", "poll_slack", "poll_zendesk", "start_position", "parse_since", "logger"]
+def window_floor(ctx: SyncContext) -> str:
+    return ts_for(time.time() - ctx.config.sync.thread_window_days * 86400)
+
+
+def oldest_watched_thread(ctx: SyncContext) -> float:
+    """The history read covers watched threads (open issues, and issues closed
+    recently: a reply there reopens the ticket or opens a follow-up) started within
+    the window."""
+    oldest = ctx.store.oldest_watched_thread(ctx.channel, utcnow() - RECENTLY_CLOSED, window_floor(ctx))
+    return float(oldest) if oldest else float("inf")
+
+
+def sweep_old_threads(ctx: SyncContext) -> None:
+    """Watched threads older than the window are not in the history read (that would
+    cost pages per cycle in a busy channel); a few of them are asked directly each
+    cycle, in turn, so a late reply in a long-running issue is still mirrored."""
+    old = ctx.store.watched_before(ctx.channel, utcnow() - RECENTLY_CLOSED, window_floor(ctx))
+    if not old:
+        return
+    after = ctx.store.checkpoint(keys.OLD_SWEEP) or ""
+    turn = [i for i in old if i.thread_ts > after][:OLD_SWEEP_PER_CYCLE]
+    turn += old[:OLD_SWEEP_PER_CYCLE - len(turn)]  # wrap around
+    for issue in dict.fromkeys(turn):
+        runtime.check()
+        one_item(ctx, f"Slack {issue.channel}/{issue.thread_ts}", lambda: s2z.mirror_replies(ctx, issue, None),
+                 channel=issue.channel, thread_ts=issue.thread_ts)
+        ctx.store.set_checkpoint(keys.OLD_SWEEP, issue.thread_ts)
+
+
+def handle_parent(ctx: SyncContext, message, is_new: bool) -> None:
+    if message.is_broadcast_reply:
+        return  # a reply broadcast to the channel: handled in its thread
+    issue = ctx.store.issue_by_thread(ctx.channel, message.ts)
+    if issue is None:
+        if not is_new or not s2z.is_person_content(ctx, message):
+            return
+        issue = s2z.open_issue(ctx, message)
+    elif is_new:
+        s2z.open_issue(ctx, message)  # resume a set-up interrupted by a crash
+    if message.reply_count and (issue.is_open or is_new or _recently_closed(issue)):
+        s2z.mirror_replies(ctx, issue, message.latest_reply)
+
+
+def _recently_closed(issue: Issue) -> bool:
+    # Replies after a close still matter (reopen or follow-up) for a while.
+    return issue.closed_at is not None and utcnow() - issue.closed_at < RECENTLY_CLOSED
+
+
+# ---------------------------------------------------------------- Zendesk
+
+def poll_zendesk(ctx: SyncContext) -> None:
+    tickets, cursor = export_changes(ctx)
+    hot = [i for i in ctx.store.active_since(utcnow() - HOT_WINDOW, HOT_MAX) if i.ticket_id not in tickets]
+    if hot:
+        for ticket in ctx.zendesk.tickets([i.ticket_id for i in hot]):
+            tickets[ticket.id] = ticket
+        for issue in hot:
+            if issue.ticket_id not in tickets and issue.is_open:
+                tickets[issue.ticket_id] = vanished(ctx, issue.ticket_id)
+    failed = False
+    for ticket in sorted(tickets.values(), key=lambda t: t.updated_at):
+        runtime.check()
+        failed |= not handle_ticket(ctx, ticket)
+    if cursor and not failed and not ctx.dry_run:
+        with ctx.store.atomic():
+            ctx.store.set_checkpoint(keys.EXPORT_CURSOR, cursor)
+
+
+def vanished(ctx: SyncContext, ticket_id: int) -> Ticket:
+    """A ticket show_many did not return: deleted (say so now rather than when the
+    export, a minute late, lists it as deleted), or some other hiccup (ask it alone)."""
+    try:
+        return ctx.zendesk.ticket(ticket_id)
+    except NotFound:
+        return Ticket(id=ticket_id, status="deleted", updated_at=datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"))
+
+
+def export_changes(ctx: SyncContext) -> tuple[dict[int, Ticket], str | None]:
+    """Tickets changed since the export cursor (email tickets, solves, comments on
+    quiet tickets), and the cursor after them. Budgeted: the export allows 10 calls a minute."""
+    tickets: dict[int, Ticket] = {}
+    if ctx.zendesk.export_wait() > 0:
+        return tickets, None
+    cursor = ctx.store.checkpoint(keys.EXPORT_CURSOR)
+    start = None if cursor else int(ctx.store.checkpoint(keys.EXPORT_START) or time.time() - EXPORT_LAG)
+    start = min(start, int(time.time()) - EXPORT_LAG) if start is not None else None
+    after = None
+    for _ in range(EXPORT_PAGES_MAX):
+        try:
+            page, cursor, end = ctx.zendesk.export_page(cursor=cursor, start_time=start)
+        except RateLimited:
+            break  # come back next cycle; the hot path still runs
+        start = None
+        tickets.update((ticket.id, ticket) for ticket in page)
+        after = cursor
+        if end:
+            break
+    return tickets, after
+
+
+def handle_ticket(ctx: SyncContext, ticket: Ticket) -> bool:
+    """A mapped ticket is mirrored; an unmapped one is offered to the email intake."""
+    issue = ctx.store.issue_by_ticket(ticket.id)
+
+    def handle() -> None:
+        if issue is None:
+            email.on_unmapped_ticket(ctx, ticket)
+        elif z2s.needs_sync(issue, ticket):
+            z2s.sync_ticket(ctx, issue, ticket)
+
+    return one_item(ctx, f"Zendesk ticket #{ticket.id}", handle, ticket_id=ticket.id)
+
+
+POLLS: dict[Source, Callable[[SyncContext], None]] = {"slack": poll_slack, "zendesk": poll_zendesk}

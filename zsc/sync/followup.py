@@ -7,18 +7,26 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from zsc.store import TO_ZENDESK, Issue, utcnow
+from zsc.adapters.records import Message
+from zsc.errors import Rejected
+from zsc.store import TO_ZENDESK, Issue
+from zsc.sync import keys
 from zsc.sync.context import SyncContext
 from zsc.sync.effects import create_ticket_once, post_once
 
 
-def follow_up_closed(ctx: SyncContext, issue: Issue, reply: dict[str, Any], body: str, author_id: int | None,
+def is_closed_rejection(exc: Exception) -> bool:
+    """Zendesk refused an update because the ticket is closed (422 "Status closed prevents ticket update")."""
+    return isinstance(exc, Rejected) and "closed" in str(exc).lower()
+
+
+def follow_up_closed(ctx: SyncContext, issue: Issue, reply: Message, body: str, author_id: int | None,
                      deleted: bool = False) -> None:
     old_ticket = issue.ticket_id
     gone = "was deleted" if deleted else "is closed"
     zcfg = ctx.config.zendesk
-    key = f"followup:{issue.channel}:{reply['ts']}"
-    ext = f"slack:{issue.channel}:{issue.thread_ts}:followup:{reply['ts']}"
+    key = keys.followup_key(issue.channel, reply.ts)
+    ext = f"slack:{issue.channel}:{issue.thread_ts}:followup:{reply.ts}"
     requester: dict[str, Any] = {"id": author_id or zcfg.agent_user_id}
     subject = f"Follow-up to #{old_ticket}: {issue.subject}"[:150]
 
@@ -32,17 +40,11 @@ def follow_up_closed(ctx: SyncContext, issue: Issue, reply: dict[str, Any], body
 
     def record(result: tuple[int, int | None]) -> None:
         new_ticket, first_comment = result
-        ctx.store.record_item(issue, TO_ZENDESK, "followup", slack_ts=reply["ts"], comment_id=first_comment)
-        issue.followup_of = old_ticket
-        issue.ticket_id = new_ticket
-        issue.status = "new"
-        issue.closed_at = None
-        issue.zendesk_updated_at = None
-        issue.last_activity_at = utcnow()
-        issue.save()
+        ctx.store.record_item(issue, TO_ZENDESK, "followup", slack_ts=reply.ts, comment_id=first_comment)
+        ctx.store.move_to_followup(issue, new_ticket)
 
     new_ticket, _ = create_ticket_once(ctx, key, "followup", issue, ext, do, record)
     post_once(ctx, issue, f"followup:{new_ticket}", "followup",
               f"Ticket #{old_ticket} {gone}, so your message opened a follow-up: {ctx.ticket_link(new_ticket)}.")
-    ctx.result.did(f"Slack {issue.channel}/{reply['ts']} -> follow-up ticket #{new_ticket} (#{old_ticket} {gone})",
+    ctx.result.did(f"Slack {issue.channel}/{reply.ts} -> follow-up ticket #{new_ticket} (#{old_ticket} {gone})",
                    channel=issue.channel, thread_ts=issue.thread_ts, ticket_id=new_ticket)

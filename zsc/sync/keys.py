@@ -1,5 +1,6 @@
-"""The names of effects: intent keys and refs. One place, because a repair
-(`check-missing --fix`) must name an effect exactly as the sync does to find it."""
+"""The names of effects (intent keys and refs) and of the engine's cursors. One place,
+because a repair (`check-missing --fix`) must name an effect exactly as the sync
+does to find it, and `zsc status` reads the cursors by name."""
 
 from __future__ import annotations
 
@@ -38,3 +39,31 @@ def status_ref(ticket_id: int, nth: int) -> str:
 def post_key(ref: str) -> str:
     """The intent of posting the Slack message tagged `ref`."""
     return f"post:{ref}"
+
+
+def followup_key(channel: str, ts: str) -> str:
+    """Creating the follow-up ticket for a reply to a closed (or deleted) ticket."""
+    return f"followup:{channel}:{ts}"
+
+
+def email_post_ref(ticket_id: int) -> str:
+    """The top-level Slack post announcing an emailed ticket (also its intent key)."""
+    return f"email:{ticket_id}"
+
+
+def command_ref(channel: str, ts: str) -> str:
+    """A thread command's reply, and the intent of any write it makes."""
+    return f"command:{channel}:{ts}"
+
+
+# ---------------------------------------------------------------- cursors (checkpoint names)
+
+def slack_top(channel: str) -> str:
+    """Newest top-level message of the channel whose effects are all recorded."""
+    return f"slack:{channel}:top"
+
+
+OLD_SWEEP = "slack:old_thread_sweep"  # the last old thread asked for replies
+EXPORT_CURSOR = "zendesk:export_cursor"  # the incremental export's after_cursor
+EXPORT_START = "zendesk:export_start"  # where the export (re)starts, epoch seconds; also "mail since"
+CURSOR_PREFIXES = ("slack:", "zendesk:")

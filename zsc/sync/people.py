@@ -22,10 +22,12 @@ class Person:
     email: str | None
 
 
-def slack_person(ctx: SyncContext, user_id: str | None, fallback_name: str = "Someone") -> Person:
+def slack_person(ctx: SyncContext, user_id: str | None, fallback_name: str | None = None) -> Person:
+    """The person behind a Slack user id. `fallback_name` is the name the message itself
+    carries (user_profile), used when Slack will not say more."""
     if not user_id:
-        return Person("", fallback_name, None)
-    return _memo(ctx, ("slack", user_id), lambda: _slack_person(ctx, user_id))
+        return Person("", fallback_name or "Someone", None)
+    return _memo(ctx, ("slack", user_id), lambda: _slack_person(ctx, user_id, fallback_name))
 
 
 def _memo(ctx: SyncContext, key: tuple, compute: Callable[[], Any]) -> Any:
@@ -35,22 +37,23 @@ def _memo(ctx: SyncContext, key: tuple, compute: Callable[[], Any]) -> Any:
     return ctx.memo[key]
 
 
-def _slack_person(ctx: SyncContext, user_id: str) -> Person:
+def _slack_person(ctx: SyncContext, user_id: str, fallback_name: str | None) -> Person:
     cached = ctx.store.slack_user(user_id)
     if cached and utcnow() - cached.fetched_at < REFRESH:
         return Person(user_id, cached.name, cached.email)
     try:
         info = ctx.slack.user(user_id)
+        name, email = info.name, info.email
     except NotFound:
-        info = {"name": user_id, "email": None}
-    ctx.store.save_slack_user(user_id, info["name"], info.get("email"),
-                              cached.zendesk_user_id if cached and cached.email == info.get("email") else None)
-    return Person(user_id, info["name"], info.get("email"))
+        name, email = fallback_name or user_id, None
+    ctx.store.save_slack_user(user_id, name, email,
+                              cached.zendesk_user_id if cached and cached.email == email else None)
+    return Person(user_id, name, email)
 
 
 def slack_name(ctx: SyncContext, user_id: str) -> str | None:
     """For rendering <@U123> mentions."""
-    return slack_person(ctx, user_id, user_id).name
+    return slack_person(ctx, user_id).name
 
 
 def zendesk_user_for(ctx: SyncContext, person: Person) -> int | None:
@@ -65,7 +68,7 @@ def _zendesk_user_for(ctx: SyncContext, person: Person) -> int | None:
     if cached and cached.zendesk_user_id is not None and utcnow() - cached.fetched_at < REFRESH:
         return cached.zendesk_user_id or None
     user = ctx.zendesk.find_user(person.email)
-    found = int(user["id"]) if user else NO_ZENDESK_USER
+    found = user.id if user else NO_ZENDESK_USER
     if person.slack_user_id:
         ctx.store.save_slack_user(person.slack_user_id, person.name, person.email, found)
     return found or None
@@ -85,5 +88,5 @@ def _zendesk_name(ctx: SyncContext, user_id: int) -> str:
         user = ctx.zendesk.user(user_id)
     except NotFound:
         return f"user {user_id}"
-    ctx.store.save_zendesk_user(user_id, user.get("name") or f"user {user_id}", user.get("email"))
-    return user.get("name") or f"user {user_id}"
+    ctx.store.save_zendesk_user(user_id, user.name or f"user {user_id}", user.email)
+    return user.name or f"user {user_id}"

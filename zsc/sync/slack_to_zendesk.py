@@ -1,72 +1,62 @@
-"""Slack -> Zendesk: new top-level messages open tickets, thread replies become comments."""
+"""Slack -> Zendesk: new top-level messages open tickets, thread replies become comments.
+
+What runs around that is called here, explicitly: a new issue gets the new-issue
+notices (zsc.sync.notices) and keyword replies; a reply is first offered to the
+thread commands (zsc.sync.commands), then checked for keywords, then mirrored."""
 
 from __future__ import annotations
 
 import hashlib
-from typing import Any, Callable
+from typing import Any
 
 from zsc import format as fmt
-from zsc.adapters.slack import permalink, ts_after, ts_time
-from zsc.adapters.zendesk import is_closed_rejection
+from zsc.adapters.records import Message, permalink, ts_after, ts_time
 from zsc.errors import NotFound, Rejected
 from zsc.store import TO_ZENDESK, Issue, utcnow
-from zsc.sync import keys, people
+from zsc.sync import commands, keys, notices, people
 from zsc.sync.context import SyncContext
-from zsc.sync.effects import ZSC_EVENT, comment_once, create_ticket_once, post_once
+from zsc.sync.effects import comment_once, create_ticket_once, post_once
+from zsc.sync.followup import follow_up_closed, is_closed_rejection
 
 # Message subtypes that carry what a person wrote; everything else (joins, leaves,
 # topic/purpose/name changes, pins, channel settings...) is ignored.
 CONTENT_SUBTYPES = {None, "", "file_share", "thread_broadcast", "me_message", "bot_message"}
 
-# Hook for thread commands (zsc.commands registers itself here): returns True when
-# the reply was a command and has been handled.
-ReplyHook = Callable[[SyncContext, Issue, dict[str, Any]], bool]
-reply_hooks: list[ReplyHook] = []
-# Hooks run once after a new issue is opened (on-call, out-of-hours notice...).
-IssueHook = Callable[[SyncContext, Issue], None]
-new_issue_hooks: list[IssueHook] = []
-# Hooks that see the message which opened an issue (keyword replies...).
-new_message_hooks: list[ReplyHook] = []
 
-
-def is_own(ctx: SyncContext, message: dict[str, Any]) -> bool:
-    if (message.get("metadata") or {}).get("event_type") == ZSC_EVENT:
+def is_own(ctx: SyncContext, message: Message) -> bool:
+    if message.from_zsc:
         return True
     me = ctx.slack.auth_test()
-    return bool((message.get("bot_id") and message.get("bot_id") == me.get("bot_id"))
-                or (message.get("user") and message.get("user") == me.get("user_id")))
+    return bool((message.bot_id and message.bot_id == me.bot_id) or (message.user and message.user == me.user_id))
 
 
-def is_person_content(ctx: SyncContext, message: dict[str, Any]) -> bool:
+def is_person_content(ctx: SyncContext, message: Message) -> bool:
     """True for messages that should be mirrored: written by a person (or an allowed
     bot), of a content subtype, and not posted by zsc itself."""
-    if message.get("subtype") not in CONTENT_SUBTYPES or is_own(ctx, message):
+    if message.subtype not in CONTENT_SUBTYPES or is_own(ctx, message):
         return False
-    bot_id = message.get("bot_id")
-    if bot_id or message.get("subtype") == "bot_message":
-        return bot_id in ctx.config.slack.allowed_bot_ids
+    if message.bot_id or message.subtype == "bot_message":
+        return message.bot_id in ctx.config.slack.allowed_bot_ids
     return True
 
 
-def message_author(ctx: SyncContext, message: dict[str, Any]) -> people.Person:
-    if message.get("user") and not message.get("bot_id"):
-        return people.slack_person(ctx, message["user"])
-    name = message.get("username") or (message.get("bot_profile") or {}).get("name") or "A bot"
-    return people.Person("", name, None)
+def message_author(ctx: SyncContext, message: Message) -> people.Person:
+    if message.user and not message.bot_id:
+        return people.slack_person(ctx, message.user, message.profile_name)
+    return people.Person("", message.bot_name or "A bot", None)
 
 
-def plain_text(ctx: SyncContext, message: dict[str, Any]) -> str:
-    return fmt.slack_to_plain(message.get("text") or "", user_name=lambda uid: people.slack_name(ctx, uid))
+def plain_text(ctx: SyncContext, message: Message) -> str:
+    return fmt.slack_to_plain(message.text, user_name=lambda uid: people.slack_name(ctx, uid))
 
 
-def with_files(text: str, message: dict[str, Any]) -> str:
+def with_files(text: str, message: Message) -> str:
     files = message_files(message)
     return f"{text}\n\n{fmt.files_block(files)}".strip() if files else text
 
 
-def message_files(message: dict[str, Any]) -> list[dict[str, Any]]:
-    return [{"name": f.get("name") or f.get("title") or "file", "permalink": f.get("permalink") or f.get("url_private") or ""}
-            for f in message.get("files") or []]
+def message_files(message: Message) -> list[dict[str, Any]]:
+    return [{"name": f.name, "permalink": f.link} for f in message.files]
 
 
 def external_id(channel: str, ts: str) -> str:
@@ -75,9 +65,9 @@ def external_id(channel: str, ts: str) -> str:
 
 # ---------------------------------------------------------------- new issues
 
-def open_issue(ctx: SyncContext, message: dict[str, Any]) -> Issue:
-    """Ticket, permalink note, confirmation: each step once, resumable after a crash."""
-    channel, ts = ctx.channel, message["ts"]
+def open_issue(ctx: SyncContext, message: Message) -> Issue:
+    """Ticket, permalink note, confirmation, notices: each step once, resumable after a crash."""
+    channel, ts = ctx.channel, message.ts
     issue = ctx.store.issue_by_thread(channel, ts) or create_ticket(ctx, message)
     link = permalink(ctx.workspace_uri, channel, ts)
     permalink_ref = keys.permalink_ref(issue.ticket_id)
@@ -86,18 +76,16 @@ def open_issue(ctx: SyncContext, message: dict[str, Any]) -> Issue:
     post_once(ctx, issue, keys.confirm_ref(issue.ticket_id), "confirmation",
               f"Thanks! Ticket {ctx.ticket_link(issue.ticket_id)} is open for this request; "
               "replies in this thread reach it, and its public replies appear here. Type `help` for commands.")
-    for hook in new_issue_hooks:
-        hook(ctx, issue)
-    for message_hook in new_message_hooks:
-        message_hook(ctx, issue, message)
+    notices.after_new_issue(ctx, issue)
+    commands.reply_to_keywords(ctx, issue, message)  # the opening message counts too
     return issue
 
 
-def create_ticket(ctx: SyncContext, message: dict[str, Any]) -> Issue:
-    channel, ts = ctx.channel, message["ts"]
+def create_ticket(ctx: SyncContext, message: Message) -> Issue:
+    channel, ts = ctx.channel, message.ts
     zcfg = ctx.config.zendesk
     author = message_author(ctx, message)
-    subject = fmt.subject_from_slack(message.get("text") or "", user_name=lambda uid: people.slack_name(ctx, uid))
+    subject = fmt.subject_from_slack(message.text, user_name=lambda uid: people.slack_name(ctx, uid))
     body = with_files(plain_text(ctx, message), message)
     if zcfg.requester_from_slack and author.email:
         requester: dict[str, Any] = {"name": author.name, "email": author.email}
@@ -115,11 +103,12 @@ def create_ticket(ctx: SyncContext, message: dict[str, Any]) -> Issue:
 
     def record(result: tuple[int, int | None]) -> None:
         ticket_id, first_comment = result
-        issue = Issue.create(channel=channel, thread_ts=ts, ticket_id=ticket_id, origin="slack", status="new",
-                             subject=subject, requester_name=author.name, requester_email=author.email,
-                             requester_slack_id=author.slack_user_id or None, last_activity_at=utcnow(),
-                             # when the person asked, not when zsc caught up: ages and office hours count from then
-                             opened_at=ts_time(ts))
+        issue = ctx.store.create_issue(
+            channel=channel, thread_ts=ts, ticket_id=ticket_id, origin="slack", status="new", subject=subject,
+            requester_name=author.name, requester_email=author.email, requester_slack_id=author.slack_user_id or None,
+            last_activity_at=utcnow(),
+            # when the person asked, not when zsc caught up: ages and office hours count from then
+            opened_at=ts_time(ts))
         ctx.store.record_item(issue, TO_ZENDESK, "message", slack_ts=ts, comment_id=first_comment)
 
     ticket_id, _ = create_ticket_once(ctx, key, "ticket", None, ext, do, record)
@@ -137,7 +126,7 @@ def mirror_replies(ctx: SyncContext, issue: Issue, latest_reply: str | None) -> 
         return
     for reply in ctx.slack.replies(issue.channel, issue.thread_ts, oldest=issue.slack_reply_cursor):
         handle_reply(ctx, issue, reply)
-        advance_reply_cursor(ctx, issue, reply["ts"])
+        advance_reply_cursor(ctx, issue, reply.ts)
 
 
 def advance_reply_cursor(ctx: SyncContext, issue: Issue, ts: str) -> None:
@@ -145,16 +134,18 @@ def advance_reply_cursor(ctx: SyncContext, issue: Issue, ts: str) -> None:
         ctx.store.advance_reply_cursor(issue, ts)
 
 
-def handle_reply(ctx: SyncContext, issue: Issue, reply: dict[str, Any]) -> None:
-    if reply["ts"] in ctx.store.recorded(issue).slack_ts or not is_person_content(ctx, reply):
+def handle_reply(ctx: SyncContext, issue: Issue, reply: Message) -> None:
+    """A command runs instead of being mirrored; anything else gets its keyword
+    replies and is mirrored."""
+    if reply.ts in ctx.store.recorded(issue).slack_ts or not is_person_content(ctx, reply):
         return
-    for hook in reply_hooks:
-        if hook(ctx, issue, reply):
-            return
+    if commands.run_command(ctx, issue, reply):
+        return
+    commands.reply_to_keywords(ctx, issue, reply)
     mirror_reply(ctx, issue, reply)
 
 
-def mirror_reply(ctx: SyncContext, issue: Issue, reply: dict[str, Any]) -> None:
+def mirror_reply(ctx: SyncContext, issue: Issue, reply: Message) -> None:
     author = message_author(ctx, reply)
     zendesk_user = people.zendesk_user_for(ctx, author)
     text = plain_text(ctx, reply)
@@ -169,18 +160,16 @@ def mirror_reply(ctx: SyncContext, issue: Issue, reply: dict[str, Any]) -> None:
     reopen = None if issue.status == "hold" else "open"
     try:
         # the thread cursor moves in the same transaction that records the comment
-        comment_once(ctx, issue, keys.reply_key(issue.channel, reply["ts"]), "reply", body, public=True,
-                     author_id=zendesk_user, slack_ts=reply["ts"], status=reopen,
-                     extra=lambda _id: advance_reply_cursor(ctx, issue, reply["ts"]))
+        comment_once(ctx, issue, keys.reply_key(issue.channel, reply.ts), "reply", body, public=True,
+                     author_id=zendesk_user, slack_ts=reply.ts, status=reopen,
+                     extra=lambda _id: advance_reply_cursor(ctx, issue, reply.ts))
     except (Rejected, NotFound) as exc:
         deleted = isinstance(exc, NotFound)
         if not deleted and not is_closed_rejection(exc):
             raise
-        from zsc.sync.followup import follow_up_closed
-
         follow_up_closed(ctx, issue, reply, body, zendesk_user, deleted=deleted)
         return
     if reopen and issue.status != reopen:
         ctx.store.reopen_issue(issue)
-    ctx.result.did(f"Slack {issue.channel}/{reply['ts']} -> comment on ticket #{issue.ticket_id}",
+    ctx.result.did(f"Slack {issue.channel}/{reply.ts} -> comment on ticket #{issue.ticket_id}",
                    channel=issue.channel, thread_ts=issue.thread_ts, ticket_id=issue.ticket_id)

@@ -6,7 +6,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
 from zsc import format as fmt
-from zsc.adapters.zendesk import Ticket
+from zsc.adapters.records import Ticket
 from zsc.errors import NotFound
 from zsc.store import DONE_STATUSES, Issue
 from zsc.sync import keys, people
@@ -48,8 +48,7 @@ def sync_ticket(ctx: SyncContext, issue: Issue, ticket: Ticket) -> None:
         ctx.result.did(f"Zendesk #{ticket.id} comment {comment.id} -> Slack {issue.channel}/{issue.thread_ts}",
                        channel=issue.channel, thread_ts=issue.thread_ts, ticket_id=ticket.id, comment_id=comment.id)
     if follow_status(ctx, issue, ticket):
-        issue.zendesk_updated_at = min(ticket.updated_at, settled_before(started))
-        issue.save()
+        ctx.store.mark_ticket_seen(issue, min(ticket.updated_at, settled_before(started)))
 
 
 def settled_before(moment: datetime) -> str:
@@ -75,9 +74,8 @@ def follow_status(ctx: SyncContext, issue: Issue, ticket: Ticket) -> bool:
         ctx.store.close_issue(issue, ticket.status)
     elif not issue.is_open:
         ctx.store.reopen_issue(issue, ticket.status)
-    else:
-        issue.status = ticket.status
-        issue.save()
+    elif issue.status != ticket.status:
+        ctx.store.set_status(issue, ticket.status)
     return True
 
 

@@ -1,18 +1,22 @@
 """Notices in a new issue's thread, after its confirmation: the out-of-hours message
-and who is on call. Registered as new-issue hooks, so issues opened from Slack and
-from email both get them.
+and who is on call. `after_new_issue` is called by both ways an issue opens (a
+Slack message, an email).
 
 Each is posted at most once per ticket (post_once, keyed by ticket id), so a cycle
 that re-reads the issue after a crash adds nothing."""
 
 from __future__ import annotations
 
-from zsc.hours import is_out_of_hours
 from zsc.store import Issue
 from zsc.sync import keys
 from zsc.sync.context import SyncContext
 from zsc.sync.effects import post_once
-from zsc.sync.slack_to_zendesk import new_issue_hooks
+from zsc.sync.hours import is_out_of_hours
+
+
+def after_new_issue(ctx: SyncContext, issue: Issue) -> None:
+    post_hours_notice(ctx, issue)
+    post_oncall_notice(ctx, issue)
 
 
 def post_hours_notice(ctx: SyncContext, issue: Issue) -> None:
@@ -31,8 +35,3 @@ def post_oncall_notice(ctx: SyncContext, issue: Issue) -> None:
     text = pending.data.get("text") if pending else ctx.oncall.message()  # None: nobody on call, or PagerDuty failed
     if text:
         post_once(ctx, issue, ref, "oncall", text)
-
-
-for _hook in (post_hours_notice, post_oncall_notice):
-    if _hook not in new_issue_hooks:
-        new_issue_hooks.append(_hook)

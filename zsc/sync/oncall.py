@@ -15,7 +15,7 @@ from typing import Iterable
 from loguru import logger
 
 from zsc import format as fmt
-from zsc.adapters.pagerduty import PagerDutyAdapter
+from zsc.adapters import OnCallApi
 from zsc.errors import ApiError
 
 LEVEL_NAMES = {1: "Primary", 2: "Secondary"}  # deeper levels are escalation, not "on call"
@@ -36,7 +36,7 @@ def format_message(entries: Iterable[tuple[int, str]]) -> str | None:
 
 
 class OnCall:
-    def __init__(self, adapter: PagerDutyAdapter, policy_id: str, cache_seconds: float = 300) -> None:
+    def __init__(self, adapter: OnCallApi, policy_id: str, cache_seconds: float = 300) -> None:
         self.adapter = adapter
         self.policy_id = policy_id
         self.cache_seconds = cache_seconds
@@ -46,10 +46,9 @@ class OnCall:
     @classmethod
     def from_config(cls, pd) -> "OnCall":
         """From the [pagerduty] section (zsc.config.PagerDutyConfig)."""
-        adapter = PagerDutyAdapter(pd.api_url, token=pd.token or None, client_id=pd.client_id or None,
-                                   client_secret=pd.client_secret or None, token_url=pd.token_url or None,
-                                   timeout=pd.timeout)
-        return cls(adapter, pd.escalation_policy_id, pd.cache_seconds)
+        from zsc.adapters.factory import pagerduty_from
+
+        return cls(pagerduty_from(pd), pd.escalation_policy_id, pd.cache_seconds)
 
     def message(self, now: float | None = None) -> str | None:
         """The on-call line for a new issue, or None (nobody on call, or PagerDuty failed).

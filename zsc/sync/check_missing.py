@@ -22,18 +22,17 @@ pending effect up on the far side before writing, exactly as after a crash
 
 from __future__ import annotations
 
-from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
 
-from zsc.adapters.slack import permalink
+from zsc.adapters.records import Message, Ticket, permalink, ts_for, ts_time, zendesk_time
 from zsc.errors import ApiError, AuthError, RateLimited
-from zsc.store import DONE_STATUSES, CommandRun, Issue, utcnow
-from zsc.sync import keys
+from zsc.store import Issue, utcnow
+from zsc.sync import email, keys
 from zsc.sync import slack_to_zendesk as s2z
 from zsc.sync import zendesk_to_slack as z2s
-from zsc.sync.context import CycleResult, SyncContext, slack_ts_for
+from zsc.sync.context import CycleResult, SyncContext
 
 KINDS = {
     "no_ticket": "no ticket",
@@ -74,8 +73,8 @@ class Scan:
     since: datetime  # naive UTC, like the store
     gaps: list[Gap] = field(default_factory=list)
     # What the repairs need, kept out of the report: Slack messages by ts, tickets by id.
-    messages: dict[str, dict[str, Any]] = field(default_factory=dict)
-    tickets: dict[int, Any] = field(default_factory=dict)
+    messages: dict[str, Message] = field(default_factory=dict)
+    tickets: dict[int, Ticket] = field(default_factory=dict)
 
 
 @dataclass
@@ -107,105 +106,79 @@ def counts(gaps: list[Gap]) -> dict[str, int]:
 
 # ---------------------------------------------------------------- entry point
 
-def check(config: Any, days: int, fix: bool = False, progress: Progress = _no_progress) -> Outcome:
-    """Scan; with `fix`, repair, then scan again for what remains."""
-    from zsc.locks import exclusive
-    from zsc.service import build_context, open_store
-
-    # --fix writes: it must not race a running daemon over the same items.
-    with exclusive(config.database.url, "check-missing --fix") if fix else nullcontext():
-        # Without --fix nothing is written: not even a store file, if there is none yet.
-        ctx = build_context(config, store=open_store(config, dry_run=not fix), dry_run=False)
-        _be_patient(ctx)
-        return _check(ctx, days, fix, progress)
-
-
-def _check(ctx: SyncContext, days: int, fix: bool, progress: Progress) -> Outcome:
-    try:
-        outcome = Outcome(scan(ctx, days, progress))
-        if fix and outcome.found.gaps:
-            done = repair(ctx, outcome.found)
-            if any(g.kind == "no_ticket" and g.ticket_id for g in outcome.found.gaps):
-                # Issues the store had lost are back: only now can their comments be
-                # compared, and marked before anything could post them again.
-                done.merge(repair(ctx, scan(ctx, days, progress)))
-            done.merge(settle(ctx))
-            outcome.fixed, outcome.failures = done.actions, done.failures
-            outcome.remaining = scan(ctx, days, progress)
-        elif fix:
-            outcome.remaining = Scan(outcome.found.since)
-        return outcome
-    finally:
-        ctx.store.close()
+def check(ctx: SyncContext, days: int, fix: bool, progress: Progress = _no_progress) -> Outcome:
+    """Scan; with `fix`, repair, then scan again for what remains. (Driven by
+    Engine.check_missing, which opens the store and takes the lock for --fix.)"""
+    _be_patient(ctx)
+    outcome = Outcome(scan(ctx, days, progress))
+    if fix and outcome.found.gaps:
+        done = repair(ctx, outcome.found)
+        if any(g.kind == "no_ticket" and g.ticket_id for g in outcome.found.gaps):
+            # Issues the store had lost are back: only now can their comments be
+            # compared, and marked before anything could post them again.
+            done.merge(repair(ctx, scan(ctx, days, progress)))
+        done.merge(settle(ctx))
+        outcome.fixed, outcome.failures = done.actions, done.failures
+        outcome.remaining = scan(ctx, days, progress)
+    elif fix:
+        outcome.remaining = Scan(outcome.found.since)
+    return outcome
 
 
 def _be_patient(ctx: SyncContext) -> None:
     """The daemon gives up on a rate limit and comes back next cycle; a scan has no
     next cycle, so it waits (honouring Retry-After) for as long as a slow tier needs."""
-    from zsc.adapters.ratelimit import RateGate
-
-    ctx.slack.gate.max_wait = SCAN_MAX_WAIT
-    ctx.zendesk.gate.max_wait = SCAN_MAX_WAIT
-    ctx.zendesk.export_gate = RateGate("Zendesk export", max_wait=SCAN_MAX_WAIT)
+    ctx.slack.patient(SCAN_MAX_WAIT)
+    ctx.zendesk.patient(SCAN_MAX_WAIT)
 
 
 # ---------------------------------------------------------------- the scan
 
 def scan(ctx: SyncContext, days: int, progress: Progress = _no_progress) -> Scan:
     found = Scan(since=utcnow() - timedelta(days=days))
-    issues = _issues_in_scope(ctx, found.since)
+    issues = ctx.store.issues_touching(ctx.channel, found.since)
     _scan_slack(ctx, found, issues, progress)
     _scan_tickets(ctx, found, issues, progress)
     _scan_email(ctx, found, progress)
     return found
 
 
-def _issues_in_scope(ctx: SyncContext, since: datetime) -> list[Issue]:
-    """Issues that can have had activity in the window: opened in it, still open, or
-    closed in it."""
-    query = Issue.select().where(
-        (Issue.channel == ctx.channel)
-        & ((Issue.opened_at >= since) | Issue.status.not_in(DONE_STATUSES) | (Issue.closed_at >= since)
-           | (Issue.last_activity_at >= since)))
-    return list(query.order_by(Issue.thread_ts))
-
-
 def _scan_slack(ctx: SyncContext, found: Scan, issues: list[Issue], progress: Progress) -> None:
     channel, store = ctx.channel, ctx.store
-    oldest = slack_ts_for(_epoch(found.since))
+    oldest = ts_for(_epoch(found.since))
     progress("Reading Slack", 0, 1)
     parents = ctx.slack.history(channel, oldest=oldest)
     progress("Reading Slack", 1, 1)
     threads: dict[str, str | None] = {}  # thread ts -> read its replies after this ts (None: all)
     for message in parents:
-        ts = message["ts"]
-        if message.get("thread_ts") not in (None, ts):
+        ts = message.ts
+        if message.is_broadcast_reply:
             continue  # a reply also sent to the channel: checked in its thread
         issue = store.issue_by_thread(channel, ts)
         if issue is None and s2z.is_person_content(ctx, message):
             found.messages[ts] = message
             found.gaps.append(_no_ticket_gap(ctx, message))
-        if message.get("reply_count") and (issue is not None or ts in found.messages):
+        if message.reply_count and (issue is not None or ts in found.messages):
             threads[ts] = None
-    in_window = {m["ts"] for m in parents}
+    in_window = {m.ts for m in parents}
     for issue in issues:  # threads started before the window may have replies in it
         if issue.thread_ts not in in_window:
             threads[issue.thread_ts] = oldest
     for done, (thread_ts, after) in enumerate(sorted(threads.items()), 1):
         for reply in ctx.slack.replies(channel, thread_ts, oldest=after):
             if _reply_missing(ctx, reply):
-                found.messages[reply["ts"]] = reply
+                found.messages[reply.ts] = reply
                 issue = store.issue_by_thread(channel, thread_ts)
                 found.gaps.append(Gap(
-                    "reply", f"{channel}/{reply['ts']}",
+                    "reply", f"{channel}/{reply.ts}",
                     f"in thread {thread_ts}" + (f", ticket #{issue.ticket_id}" if issue else ", which has no ticket"),
-                    channel=channel, ts=reply["ts"], thread_ts=thread_ts,
-                    ticket_id=issue.ticket_id if issue else None, link=_link(ctx, reply["ts"], thread_ts)))
+                    channel=channel, ts=reply.ts, thread_ts=thread_ts,
+                    ticket_id=issue.ticket_id if issue else None, link=_link(ctx, reply.ts, thread_ts)))
         progress("Reading Slack threads", done, len(threads))
 
 
-def _no_ticket_gap(ctx: SyncContext, message: dict[str, Any]) -> Gap:
-    ts = message["ts"]
+def _no_ticket_gap(ctx: SyncContext, message: Message) -> Gap:
+    ts = message.ts
     # The far side may have the ticket while the store lost it: say so (one look-up).
     existing = ctx.zendesk.tickets_by_external_id(s2z.external_id(ctx.channel, ts))
     detail = (f"ticket #{existing[0].id} exists but the store has no record of it" if existing
@@ -214,13 +187,13 @@ def _no_ticket_gap(ctx: SyncContext, message: dict[str, Any]) -> Gap:
                ticket_id=existing[0].id if existing else None, link=_link(ctx, ts))
 
 
-def _reply_missing(ctx: SyncContext, reply: dict[str, Any]) -> bool:
+def _reply_missing(ctx: SyncContext, reply: Message) -> bool:
     """What handle_reply would still act on: a person's reply with no record, and not a
-    thread command (those are recorded as CommandRun, not mirrored)."""
-    channel, ts = ctx.channel, reply["ts"]
+    thread command (those are recorded as command runs, not mirrored)."""
+    channel, ts = ctx.channel, reply.ts
     if ctx.store.slack_item(channel, ts) or not s2z.is_person_content(ctx, reply):
         return False
-    return CommandRun.get_or_none((CommandRun.channel == channel) & (CommandRun.slack_ts == ts)) is None
+    return ctx.store.command_run(channel, ts) is None
 
 
 def _scan_tickets(ctx: SyncContext, found: Scan, issues: list[Issue], progress: Progress) -> None:
@@ -240,16 +213,16 @@ def _scan_tickets(ctx: SyncContext, found: Scan, issues: list[Issue], progress: 
         if ticket.status != issue.status:
             found.gaps.append(Gap("status", where, f"store {issue.status}, Zendesk {ticket.status}",
                                   channel=issue.channel, thread_ts=issue.thread_ts, ticket_id=ticket.id))
-        if (_parse(ticket.updated_at) or found.since) >= found.since:
+        if (zendesk_time(ticket.updated_at) or found.since) >= found.since:
             _scan_comments(ctx, found, issue, ticket)
         progress("Reading Zendesk tickets", done, len(mapped))
 
 
-def _scan_comments(ctx: SyncContext, found: Scan, issue: Issue, ticket: Any) -> None:
+def _scan_comments(ctx: SyncContext, found: Scan, issue: Issue, ticket: Ticket) -> None:
     """What sync_ticket would still post: public comments whose id is not mapped."""
     mapped = ctx.store.mapped_comment_ids(issue)
     for comment in ctx.zendesk.comments(ticket.id):
-        if comment.public and comment.id not in mapped and (_parse(comment.created_at) or found.since) >= found.since:
+        if comment.public and comment.id not in mapped and (zendesk_time(comment.created_at) or found.since) >= found.since:
             found.gaps.append(Gap("comment", f"#{ticket.id}", f"comment {comment.id}, thread {issue.thread_ts}",
                                   channel=issue.channel, thread_ts=issue.thread_ts, ticket_id=ticket.id,
                                   comment_id=comment.id, link=_link(ctx, issue.thread_ts)))
@@ -259,19 +232,17 @@ def _scan_email(ctx: SyncContext, found: Scan, progress: Progress) -> None:
     """Email tickets of the group created in the window that no issue maps, by the
     email intake's own rules (not closed, sender not denied). Read from the incremental
     export, which lags a minute: newer tickets show next time."""
-    from zsc.sync import email
-
     group = ctx.config.zendesk.group_id
     cursor, start = None, int(_epoch(found.since))
     for page in range(1, EXPORT_PAGES_MAX + 1):
         progress("Reading Zendesk export", page - 1, page)
         tickets, cursor, end = ctx.zendesk.export_page(cursor=cursor, start_time=None if cursor else start)
         for ticket in tickets:
-            created = _parse(ticket.created_at)
+            created = zendesk_time(ticket.created_at)
             if (ticket.via_channel == "email" and ticket.group_id == group and ticket.status not in email.NOT_NEW
                     and created is not None and created >= found.since and ticket.id not in found.tickets
                     and ctx.store.issue_by_ticket(ticket.id) is None
-                    and ctx.store.checkpoint(email.denied_marker(ticket.id)) is None):
+                    and not email.is_denied(ctx, ticket.id)):
                 found.tickets[ticket.id] = ticket
                 found.gaps.append(Gap("email", f"#{ticket.id}", f"{ticket.status}, created {_iso(created)}",
                                       ticket_id=ticket.id))
@@ -329,21 +300,19 @@ def _cover_from(ctx: SyncContext, since: datetime) -> None:
     to fix N days asks for those days to be covered, so the start moves back to the
     window's start if it is later -- what `sync-once --since` does; everything already
     mirrored is recognised by id."""
-    from zsc.sync.engine import EXPORT_START
-
-    start = ctx.store.checkpoint(EXPORT_START)
+    start = ctx.store.checkpoint(keys.EXPORT_START)
     if start is None or int(start) > int(_epoch(since)):
         with ctx.store.atomic():
-            ctx.store.set_checkpoint(EXPORT_START, str(int(_epoch(since))))
+            ctx.store.set_checkpoint(keys.EXPORT_START, str(int(_epoch(since))))
 
 
-def _repair_reply(ctx: SyncContext, reply: dict[str, Any], thread_ts: str) -> None:
+def _repair_reply(ctx: SyncContext, reply: Message, thread_ts: str) -> None:
     issue = ctx.store.issue_by_thread(ctx.channel, thread_ts)
     if issue is not None:  # else its thread's ticket could not be opened: reported there
         s2z.handle_reply(ctx, issue, reply)
 
 
-def _repair_ticket(ctx: SyncContext, ticket: Any) -> None:
+def _repair_ticket(ctx: SyncContext, ticket: Ticket) -> None:
     issue = ctx.store.issue_by_ticket(ticket.id)
     if issue is not None:
         z2s.sync_ticket(ctx, issue, ticket)
@@ -365,7 +334,7 @@ def _mark_unknown(ctx: SyncContext, found: Scan) -> list[str]:
     this created, to drop the ones the repair never reached."""
     planned: list[tuple[str, str, datetime]] = []
     for gap in found.gaps:
-        when = _slack_time(gap.ts) if gap.ts else found.since
+        when = ts_time(gap.ts) if gap.ts else found.since
         if gap.kind == "no_ticket":
             planned += [(key, "ticket", when) for key in _ticket_keys(gap.channel, gap.ts, gap.ticket_id)]
         elif gap.kind == "reply":
@@ -400,21 +369,6 @@ def _link(ctx: SyncContext, ts: str, thread_ts: str | None = None) -> str:
 
 def _epoch(naive_utc: datetime) -> float:
     return naive_utc.replace(tzinfo=timezone.utc).timestamp()
-
-
-def _slack_time(ts: str) -> datetime:
-    return datetime.fromtimestamp(float(ts), timezone.utc).replace(tzinfo=None)
-
-
-def _parse(value: str | None) -> datetime | None:
-    """Zendesk's ISO times ("2026-01-02T03:04:05Z") as naive UTC; None if absent or odd."""
-    if not value:
-        return None
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment.astimezone(timezone.utc).replace(tzinfo=None) if moment.tzinfo else moment
 
 
 def _iso(moment: datetime) -> str:

@@ -24,11 +24,11 @@ def check_missing_cmd(ctx: click.Context, days: int, fix: bool, as_json: bool) -
     """List what one side has and the other lacks over the last N days: messages
     without a ticket, replies and comments not mirrored, email tickets without a
     thread, statuses that differ. Exit 0 when nothing is missing, 1 otherwise."""
-    from zsc.check_missing import check
+    from zsc.sync.runs import check_missing
 
     config = load(ctx, quiet=True)  # it prints what it fixed and what failed itself
     with _progress_bar() as progress:
-        outcome = check(config, days, fix=fix, progress=progress)
+        outcome = check_missing(config, days, fix=fix, progress=progress)
     if as_json:
         click.echo(json.dumps(outcome.as_json(), indent=2, ensure_ascii=False))
     else:
@@ -37,7 +37,7 @@ def check_missing_cmd(ctx: click.Context, days: int, fix: bool, as_json: bool) -
 
 
 def _print_outcome(outcome, days: int, fix: bool) -> None:
-    from zsc.check_missing import KINDS
+    from zsc.sync.check_missing import KINDS
 
     found = outcome.found
     click.echo(f"Compared the last {days} day(s), since {found.since:%Y-%m-%d %H:%M}Z: "
@@ -110,7 +110,8 @@ def status_cmd(ctx: click.Context, as_json: bool) -> None:
 
 
 def _print_status(s) -> None:
-    from zsc.status import SCHEMA_VERSION, STALE_FACTOR, ago, stamp
+    from zsc.status import SCHEMA_VERSION, STALE_FACTOR
+    from zsc.timefmt import ago, stamp
 
     click.echo(f"Store:        {s.database}" + ("" if s.store_exists else " (not created yet: zsc has not run)"))
     click.echo(f"Schema:       v{s.schema_version} (this zsc: v{SCHEMA_VERSION})")
@@ -155,7 +156,7 @@ def _print_status(s) -> None:
 def _until(s) -> str:
     from datetime import timezone
 
-    from zsc.status import ago
+    from zsc.timefmt import ago
 
     now = s.now.replace(tzinfo=timezone.utc)
     return "in " + ago(s.next_report.astimezone(timezone.utc), now).removesuffix(" ago")

@@ -17,9 +17,9 @@ from zsc.cli import EPOCH, command, load
 @click.pass_context
 def report_cmd(ctx: click.Context, dry_run: bool, day: str | None) -> None:
     """Post the daily report now (once per day: the daemon will not post it again)."""
-    from zsc.report import as_of, post_report, report_text
-    from zsc.service import build_context
+    from zsc.report import as_of
     from zsc.store import utcnow
+    from zsc.sync.runs import report
 
     wanted = _parse_day(day)
     config = load(ctx)
@@ -27,14 +27,10 @@ def report_cmd(ctx: click.Context, dry_run: bool, day: str | None) -> None:
     if when is None:
         raise click.BadParameter(f"{day}: that day has not come yet in {config.report.timezone.key}; "
                                  "use today or a past day", param_hint="--date")
-    context = build_context(config, dry_run=dry_run or None)  # [sync] dry_run = true counts too
-    try:
-        if context.dry_run:
-            click.echo(report_text(context, when, at))
-            return
-        posted = post_report(context, when, at=at)
-    finally:
-        context.store.close()
+    text, posted = report(config, when, at, dry_run=dry_run)
+    if text is not None:
+        click.echo(text)
+        return
     if posted.new:
         click.echo(f"posted the report for {when} (ts {posted.slack_ts})")
     else:

@@ -1,5 +1,6 @@
-"""Stand-ins for the adapters under --dry-run: reads go to the real API, writes are
-only described. The engine's store work runs in a transaction that is rolled back."""
+"""Stand-ins for the adapters under --dry-run (they implement the same Protocols):
+reads go to the real API, writes are only described. The engine runs its store work
+in a transaction that is rolled back."""
 
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ class _DryRun:
 
 
 class DryRunSlack(_DryRun):
-    def post(self, channel: str, text: str, thread_ts: str | None = None, metadata: Any = None) -> str:
+    def post(self, channel: str, text: str, thread_ts: str | None = None, ref: str | None = None) -> str:
         where = f"thread {thread_ts}" if thread_ts else "the channel"
         first = text.splitlines()[0][:100] if text else ""
         self._would(f"post in Slack {channel} {where}", first)

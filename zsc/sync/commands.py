@@ -11,8 +11,8 @@ Adding a command is one decorated function here:
     def name(inv: Invocation) -> str:
         ...  # do it (idempotently), return the text to reply in the thread
 
-Both hooks register with the Slack -> Zendesk reply path when this module is
-imported (zsc.service.load_features does that).
+The Slack -> Zendesk reply path (zsc.sync.slack_to_zendesk) calls `run_command`
+first and, when the reply was no command, `reply_to_keywords`.
 """
 
 from __future__ import annotations
@@ -25,10 +25,10 @@ from typing import Any, Callable, Iterable
 import emoji
 
 from zsc import format as fmt
-from zsc.adapters.zendesk import is_closed_rejection
+from zsc.adapters.records import Message
 from zsc.errors import NotFound, Rejected
-from zsc.store import CommandRun, Issue, Store
-from zsc.sync import slack_to_zendesk
+from zsc.store import CommandRun, Issue
+from zsc.sync import keys
 from zsc.sync.context import SyncContext
 from zsc.sync.effects import once, post_once
 
@@ -58,27 +58,24 @@ class Invocation:
 
     ctx: SyncContext
     issue: Issue
-    message: dict[str, Any]
+    message: Message
     command: "Command"
 
     @property
     def ts(self) -> str:
-        return self.message["ts"]
+        return self.message.ts
 
     @property
     def ref(self) -> str:
         """Unique per command message: keys its reply and any intent it writes."""
-        return f"command:{self.issue.channel}:{self.ts}"
+        return keys.command_ref(self.issue.channel, self.ts)
 
     def audit(self, result: str) -> CommandRun:
         """Record the run. A command with effects of its own calls this inside the
         transaction that records them, so a crash cannot keep one without the other;
-        for the rest, the hook calls it after the command returns."""
-        return CommandRun.create(
-            issue=self.issue, channel=self.issue.channel, slack_ts=self.ts,
-            slack_user_id=self.message.get("user") or self.message.get("bot_id"),
-            command=self.command.name, result=result,
-        )
+        for the rest, run_command calls it after the command returns."""
+        return self.ctx.store.record_command(self.issue, self.ts, self.message.user or self.message.bot_id,
+                                             self.command.name, result)
 
 
 Runner = Callable[[Invocation], str]
@@ -203,6 +200,8 @@ def refused(inv: Invocation, link: str, exc: Rejected | NotFound) -> str:
     """Zendesk refused for good (or the ticket is gone): recorded and answered, never
     retried. Refused because the ticket is closed means it is resolved already, and
     the store follows."""
+    from zsc.sync.followup import is_closed_rejection
+
     store = inv.ctx.store
     closed = is_closed_rejection(exc)
     if closed:
@@ -217,41 +216,36 @@ def refused(inv: Invocation, link: str, exc: Rejected | NotFound) -> str:
     return text
 
 
-# ---------------------------------------------------------------- hooks
+# ---------------------------------------------------------------- the reply path
 
 
-def run_command(ctx: SyncContext, issue: Issue, message: dict[str, Any]) -> bool:
-    """Reply hook: run a command message once, reply once, never mirror it."""
-    entry = find_command(message.get("text") or "")
-    if entry is None or message.get("files"):  # files must reach the ticket, so not a command
+def run_command(ctx: SyncContext, issue: Issue, message: Message) -> bool:
+    """Run a command message once, reply once, never mirror it. False: no command."""
+    entry = find_command(message.text)
+    if entry is None or message.files:  # files must reach the ticket, so not a command
         return False
     inv = Invocation(ctx, issue, message, entry)
-    run = _recorded(issue.channel, inv.ts)
+    run = ctx.store.command_run(issue.channel, inv.ts)
     if run is None:  # not yet run; a re-read after a crash finds the row and only replies
         result = entry.run(inv)
         with ctx.store.atomic():
-            run = _recorded(issue.channel, inv.ts) or inv.audit(result)
+            run = ctx.store.command_run(issue.channel, inv.ts) or inv.audit(result)
         ctx.result.did(f"Slack {issue.channel}/{inv.ts}: command {entry.name} on ticket #{issue.ticket_id}",
                        channel=issue.channel, thread_ts=issue.thread_ts, ticket_id=issue.ticket_id)
     post_once(ctx, issue, inv.ref, "command", run.result)
     return True
 
 
-def _recorded(channel: str, ts: str) -> CommandRun | None:
-    return CommandRun.get_or_none((CommandRun.channel == channel) & (CommandRun.slack_ts == ts))
-
-
-def reply_to_keywords(ctx: SyncContext, issue: Issue, message: dict[str, Any]) -> bool:
-    """Reply hook: each keyword found in the message gets its reply, once per thread.
-    Returns False: the message is still mirrored."""
-    text = fmt.slack_to_plain(message.get("text") or "")  # link labels, "&amp;" -> "&"...
+def reply_to_keywords(ctx: SyncContext, issue: Issue, message: Message) -> None:
+    """Each keyword found in the message gets its reply, once per thread (the
+    message itself is still mirrored)."""
+    text = fmt.slack_to_plain(message.text)  # link labels, "&amp;" -> "&"...
     for index, keyword in enumerate(ctx.config.keywords):
         ref = f"keyword:{issue.id}:{index}"
         if ref not in ctx.store.recorded(issue).refs and mentions(text, keyword.match):
             post_once(ctx, issue, ref, "keyword", keyword.reply)
-            ctx.result.did(f"Slack {issue.channel}/{message['ts']}: keyword reply {index + 1}",
+            ctx.result.did(f"Slack {issue.channel}/{message.ts}: keyword reply {index + 1}",
                            channel=issue.channel, thread_ts=issue.thread_ts, ticket_id=issue.ticket_id)
-    return False
 
 
 def mentions(text: str, phrases: Iterable[str]) -> bool:
@@ -266,17 +260,3 @@ def _phrase(phrase: str) -> re.Pattern[str]:
     """A phrase as whole words: "reset" matches "please reset it", not "preset"."""
     words = normalise(phrase).split(" ")
     return re.compile(r"(?<!\w)" + r"\s+".join(map(re.escape, words)) + r"(?!\w)")
-
-
-def audit_trail(store: Store, issue: Issue | None = None) -> list[CommandRun]:
-    """Every command run (of one issue, or all), oldest first."""
-    query = CommandRun.select().order_by(CommandRun.created_at, CommandRun.id)
-    if issue is not None:
-        query = query.where(CommandRun.issue == issue)
-    with store.atomic():  # one consistent read
-        return list(query)
-
-
-# Commands first: a command is never also checked for keywords.
-slack_to_zendesk.reply_hooks.extend([run_command, reply_to_keywords])
-slack_to_zendesk.new_message_hooks.append(reply_to_keywords)  # the opening message counts too

@@ -1,0 +1,43 @@
+"""Adapters built from the configuration: the one place that knows which settings
+each client takes, used by the sync engine, the preflight checks and `zsc auth`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from zsc.adapters.ratelimit import RateGate
+
+
+def slack_from(config: Any, token: str | None = None):
+    from zsc.adapters.slack import SlackAdapter
+
+    s = config.slack
+    return SlackAdapter(token or s.token, s.api_url, timeout=config.sync.http_timeout,
+                        gate=RateGate("Slack", max_wait=max(60.0, config.sync.slack_interval * 3)))
+
+
+def zendesk_from(config: Any):
+    from zsc.adapters.zendesk import ZendeskAdapter
+
+    z = config.zendesk
+    return ZendeskAdapter(z.api_url, z.subdomain, email=z.email, token=z.token, oauth_token=z.oauth_token,
+                          timeout=config.sync.http_timeout,
+                          gate=RateGate("Zendesk", max_wait=max(60.0, config.sync.zendesk_interval * 3)))
+
+
+def pagerduty_from(p: Any):
+    """From the [pagerduty] section."""
+    from zsc.adapters.pagerduty import PagerDutyAdapter
+
+    return PagerDutyAdapter(p.api_url, token=p.token or None, client_id=p.client_id or None,
+                            client_secret=p.client_secret or None, token_url=p.token_url or None, timeout=p.timeout)
+
+
+def secrets_of(config: Any) -> list[str]:
+    """Every secret value in the config, for the redactor."""
+    values = []
+    for section in ("slack", "zendesk", "pagerduty"):
+        part = getattr(config, section, None)
+        for name in ("token", "oauth_token", "client_secret"):
+            values.append(getattr(part, name, None))
+    return [v for v in values if v]

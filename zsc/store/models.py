@@ -1,0 +1,206 @@
+"""The tables zsc keeps. Only zsc.store imports this module: everything else asks
+the Store (zsc.store.Store) by name, so a query lives in exactly one place."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from typing import Any
+
+import peewee as pw
+
+db_proxy = pw.DatabaseProxy()
+
+OPEN_STATUSES = ("new", "open", "pending", "hold")
+DONE_STATUSES = ("solved", "closed", "deleted")
+
+
+def utcnow() -> datetime:
+    """Naive UTC: what we store, the same on SQLite and Postgres."""
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+class BaseModel(pw.Model):
+    class Meta:
+        database = db_proxy
+
+
+class Meta(BaseModel):
+    key = pw.CharField(primary_key=True, max_length=64)
+    value = pw.TextField()
+
+    class Meta:
+        table_name = "zsc_meta"
+
+
+class Issue(BaseModel):
+    """One support request: a Slack thread tied to a Zendesk ticket. Read its fields
+    anywhere; change it only through Store methods."""
+
+    channel = pw.CharField(max_length=32)
+    thread_ts = pw.CharField(max_length=32)
+    ticket_id = pw.BigIntegerField(null=True, unique=True)
+    origin = pw.CharField(max_length=8)  # "slack" | "email"
+    status = pw.CharField(max_length=16, default="new")
+    subject = pw.TextField(default="")
+    requester_name = pw.CharField(null=True)
+    requester_email = pw.CharField(null=True)
+    requester_slack_id = pw.CharField(null=True, max_length=32)
+    opened_at = pw.DateTimeField(default=utcnow)
+    closed_at = pw.DateTimeField(null=True)
+    # Newest Slack reply ts whose effects are all recorded (per-thread cursor).
+    slack_reply_cursor = pw.CharField(null=True, max_length=32)
+    # Zendesk updated_at (ISO string) up to which every comment was handled.
+    zendesk_updated_at = pw.CharField(null=True, max_length=32)
+    last_activity_at = pw.DateTimeField(default=utcnow)
+    followup_of = pw.BigIntegerField(null=True)  # ticket this one follows up (v2)
+
+    class Meta:
+        table_name = "issue"
+        indexes = ((("channel", "thread_ts"), True),)
+
+    @property
+    def is_open(self) -> bool:
+        return self.status not in DONE_STATUSES
+
+
+class MirroredItem(BaseModel):
+    """One thing mirrored (or posted) for an issue, keyed by ids so it happens once.
+
+    Slack -> Zendesk: slack_ts is the source message, zendesk_comment_id the comment
+    written. Zendesk -> Slack: the reverse. `ref` keys effects that have no natural
+    id on one side (confirmation, status notice, on-call, keyword reply)."""
+
+    issue = pw.ForeignKeyField(Issue, backref="items", on_delete="CASCADE")
+    direction = pw.CharField(max_length=16)
+    kind = pw.CharField(max_length=24)
+    channel = pw.CharField(null=True, max_length=32)
+    slack_ts = pw.CharField(null=True, max_length=32)
+    zendesk_comment_id = pw.BigIntegerField(null=True, unique=True)
+    ref = pw.CharField(null=True, unique=True, max_length=255)
+    created_at = pw.DateTimeField(default=utcnow, index=True)
+
+    class Meta:
+        table_name = "mirrored_item"
+        indexes = ((("channel", "slack_ts"), True),)
+
+
+class Intent(BaseModel):
+    """Written before an external write; deleted in the transaction that records the
+    write's result. A row left behind means the write's fate is unknown: it is
+    resolved by looking the key up on the far side, not by repeating blindly."""
+
+    key = pw.CharField(unique=True, max_length=255)
+    kind = pw.CharField(max_length=24)
+    issue = pw.ForeignKeyField(Issue, null=True, backref="intents", on_delete="CASCADE")
+    payload = pw.TextField(default="{}")
+    created_at = pw.DateTimeField(default=utcnow)
+    attempts = pw.IntegerField(default=0)
+
+    class Meta:
+        table_name = "intent"
+
+    @property
+    def data(self) -> dict[str, Any]:
+        return json.loads(self.payload or "{}")
+
+
+class Checkpoint(BaseModel):
+    """The engine's cursors and a few process-wide facts (the leader)."""
+
+    name = pw.CharField(primary_key=True, max_length=128)
+    value = pw.TextField()
+    updated_at = pw.DateTimeField(default=utcnow)
+
+    class Meta:
+        table_name = "checkpoint"
+
+
+class SlackUser(BaseModel):
+    """Cache of Slack people and their Zendesk counterparts (saves a lookup per message)."""
+
+    slack_user_id = pw.CharField(primary_key=True, max_length=32)
+    name = pw.CharField(default="")
+    email = pw.CharField(null=True)
+    zendesk_user_id = pw.BigIntegerField(null=True)
+    fetched_at = pw.DateTimeField(default=utcnow)
+
+    class Meta:
+        table_name = "slack_user"
+
+
+class ZendeskUser(BaseModel):
+    zendesk_user_id = pw.BigIntegerField(primary_key=True)
+    name = pw.CharField(default="")
+    email = pw.CharField(null=True)
+    fetched_at = pw.DateTimeField(default=utcnow)
+
+    class Meta:
+        table_name = "zendesk_user"
+
+
+class SourceStatus(BaseModel):
+    """Health of each poller, for `zsc status` and the systemd STATUS line."""
+
+    source = pw.CharField(primary_key=True, max_length=32)
+    last_attempt_at = pw.DateTimeField(null=True)
+    last_success_at = pw.DateTimeField(null=True)
+    last_error_at = pw.DateTimeField(null=True)
+    last_error = pw.TextField(null=True)
+
+    class Meta:
+        table_name = "source_status"
+
+
+class CommandRun(BaseModel):
+    """Audit trail of thread commands: who ran what, when, on which issue, result."""
+
+    issue = pw.ForeignKeyField(Issue, null=True, backref="commands", on_delete="SET NULL")
+    channel = pw.CharField(max_length=32)
+    slack_ts = pw.CharField(max_length=32)
+    slack_user_id = pw.CharField(max_length=32, null=True)
+    command = pw.CharField(max_length=64)
+    result = pw.TextField(default="")
+    created_at = pw.DateTimeField(default=utcnow)
+
+    class Meta:
+        table_name = "command_run"
+        indexes = ((("channel", "slack_ts"), True),)
+
+
+class ReportRun(BaseModel):
+    """One row per scheduled report day, so the daily report is posted exactly once."""
+
+    day = pw.CharField(primary_key=True, max_length=10)  # YYYY-MM-DD in report tz
+    posted_at = pw.DateTimeField(default=utcnow)
+    late = pw.BooleanField(default=False)
+    slack_ts = pw.CharField(null=True, max_length=32)
+
+    class Meta:
+        table_name = "report_run"
+
+
+class TicketFlag(BaseModel):
+    """A fact about a ticket that has no issue (yet): the Slack thread an emailed
+    ticket's set-up has posted, or the decision not to post an email (v3)."""
+
+    ticket_id = pw.BigIntegerField()
+    name = pw.CharField(max_length=32)
+    value = pw.TextField(default="")
+    created_at = pw.DateTimeField(default=utcnow)
+
+    class Meta:
+        table_name = "ticket_flag"
+        primary_key = pw.CompositeKey("ticket_id", "name")
+
+
+V1_MODELS = [Meta, Issue, MirroredItem, Intent, Checkpoint, SlackUser, ZendeskUser]
+V2_MODELS = [SourceStatus, CommandRun, ReportRun]
+V3_MODELS = [TicketFlag]
+
+
+def upsert(model: type[pw.Model], **values: Any) -> None:
+    """Insert or overwrite by primary key; portable across SQLite and Postgres."""
+    pk = model._meta.primary_key
+    rest = {k: v for k, v in values.items() if k != pk.name}
+    model.insert(**values).on_conflict(conflict_target=[pk], update=rest).execute()

@@ -1,0 +1,105 @@
+"""Opening a database and keeping its schema current.
+
+The schema is created on first use and upgraded in place: each step in MIGRATIONS
+moves it one version forward, and a fresh database walks the same steps an old one
+does, so the upgrade path is exercised every time."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import peewee as pw
+from playhouse.migrate import PostgresqlMigrator, SqliteMigrator, migrate
+
+from zsc.errors import ConfigError, UserError
+from zsc.store.models import V1_MODELS, V2_MODELS, V3_MODELS, Checkpoint, Issue, Meta, TicketFlag, upsert
+
+
+def open_database(url: str) -> pw.Database:
+    """A peewee database for `url` (sqlite:///path or postgresql://...)."""
+    if url.startswith("sqlite:///"):
+        path = url[len("sqlite:///"):]
+        if path != ":memory:":
+            from zsc.locks import make_parent_directory
+
+            make_parent_directory(path)
+        return pw.SqliteDatabase(
+            path,
+            pragmas={"journal_mode": "wal", "synchronous": "normal", "foreign_keys": 1, "busy_timeout": 10000},
+            timeout=10,
+        )
+    if url.startswith(("postgresql://", "postgres://")):
+        try:
+            import psycopg2  # noqa: F401  (only for Postgres: SQLite users never pay for it)
+        except ImportError:
+            raise ConfigError(
+                "[database] url: Postgres needs psycopg2; install zsc with the postgres extra: pip install 'zsc[postgres]'"
+            ) from None
+        from playhouse.db_url import connect
+
+        return connect(url.replace("postgres://", "postgresql://", 1))
+    raise ConfigError(f"[database] url: unsupported database URL scheme in {url.split(':', 1)[0]!r}; use sqlite:///PATH or postgresql://USER@HOST/DB")
+
+
+def _create_v1(db: pw.Database) -> None:
+    db.create_tables(V1_MODELS, safe=True)
+    Meta.insert(key="schema_version", value="1").on_conflict_ignore().execute()
+
+
+def _v2_operations(db: pw.Database) -> None:
+    """v2: health, audit and report tables; follow-up link between issues."""
+    db.create_tables(V2_MODELS, safe=True)
+    columns = {c.name for c in db.get_columns(Issue._meta.table_name)}
+    if "followup_of" not in columns:
+        migrate(migrator(db).add_column(Issue._meta.table_name, "followup_of", Issue.followup_of))
+
+
+# Checkpoint names that v1-v2 used as per-ticket flags, and their flag names since v3.
+_V2_FLAG_PREFIXES = {"email:denied:": "email_denied", "email:thread:": "email_thread"}
+
+
+def _v3_ticket_flags(db: pw.Database) -> None:
+    """v3: per-ticket flags get a table of their own instead of checkpoint names; the
+    email-denial counter is the number of denial flags."""
+    db.create_tables(V3_MODELS, safe=True)
+    for prefix, name in _V2_FLAG_PREFIXES.items():
+        rows = list(Checkpoint.select().where(Checkpoint.name.startswith(prefix)))
+        for row in rows:
+            ticket = row.name[len(prefix):]
+            if ticket.isdigit():
+                TicketFlag.insert(ticket_id=int(ticket), name=name, value=row.value,
+                                  created_at=row.updated_at).on_conflict_ignore().execute()
+        Checkpoint.delete().where(Checkpoint.name.startswith(prefix)).execute()
+    Checkpoint.delete().where(Checkpoint.name == "email:denied_count").execute()
+
+
+def migrator(db: pw.Database):
+    return PostgresqlMigrator(db) if isinstance(db, pw.PostgresqlDatabase) else SqliteMigrator(db)
+
+
+# Each step moves the schema one version forward; never edit a shipped step, add one.
+MIGRATIONS: list[Callable[[pw.Database], None]] = [_v2_operations, _v3_ticket_flags]
+SCHEMA_VERSION = 1 + len(MIGRATIONS)
+
+
+def schema_version(db: pw.Database) -> int:
+    if not db.table_exists(Meta._meta.table_name):
+        return 0
+    row = Meta.get_or_none(Meta.key == "schema_version")
+    return int(row.value) if row else 0
+
+
+def upgrade(db: pw.Database) -> None:
+    with db.atomic():
+        version = schema_version(db)
+        if version > SCHEMA_VERSION:
+            raise UserError(
+                f"the store is at schema v{version} but this zsc knows v{SCHEMA_VERSION}; upgrade zsc (never downgrade a live store)"
+            )
+        if version == 0:
+            _create_v1(db)
+            version = 1
+        for step in MIGRATIONS[version - 1:]:
+            step(db)
+            version += 1
+            upsert(Meta, key="schema_version", value=str(version))

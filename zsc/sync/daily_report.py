@@ -1,0 +1,93 @@
+"""Posting the daily report (zsc.report computes and renders it), exactly once per
+day: a ReportRun row keyed by the local date is written in the transaction that
+records the post, and a post whose answer was lost is found again in the channel by
+its metadata. The daemon asks `maybe_post_report` every tick whether today's report
+is due: asking rather than firing at a wall-clock time gives catch-up after downtime
+(same day only) and survives restarts for free."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta, timezone
+from typing import NamedTuple
+
+from loguru import logger
+
+from zsc.adapters.records import ts_for
+from zsc.errors import NotFound
+from zsc.report import Links, compute_report, due_time, late_note, local_today, render_report
+from zsc.sync import keys
+from zsc.sync.context import SyncContext
+from zsc.sync.effects import once, ts_with_ref
+
+LATE_GRACE = timedelta(minutes=2)  # started this long after report time -> "late"
+FIND_SLACK = timedelta(minutes=2)  # clock skew when looking for a lost post
+
+
+class Posted(NamedTuple):
+    day: date
+    slack_ts: str | None
+    new: bool  # False: this day's report had already been posted
+
+
+def report_channel(config) -> str:
+    return config.report.channel or config.slack.channel
+
+
+def report_text(ctx: SyncContext, day: date, at: datetime | None = None, late: bool = False) -> str:
+    report = compute_report(ctx.store, day, ctx.config, at)
+    return render_report(report, Links.of(ctx), late_note(ctx.config.report) if late else "")
+
+
+def post_report(ctx: SyncContext, day: date, late: bool = False, at: datetime | None = None) -> Posted:
+    """Post `day`'s report unless it already was. Intent -> post (tagged with the
+    ref in its metadata) -> ReportRun row and intent removal in one transaction."""
+    key = day.isoformat()
+    done = ctx.store.report_run(key)
+    if done is not None:
+        return Posted(day, done.slack_ts, False)
+    channel = report_channel(ctx.config)
+    ref = f"report:{key}"
+    text = report_text(ctx, day, at, late)
+
+    def do() -> str:
+        return ctx.slack.post(channel, text, ref=ref)
+
+    def find(intent) -> str | None:
+        oldest = (intent.created_at - FIND_SLACK).replace(tzinfo=timezone.utc).timestamp()
+        return ts_with_ref(ctx.slack.history(channel, oldest=ts_for(oldest)), ref)
+
+    def record(ts: str) -> None:
+        ctx.store.record_report(key, ts, late)
+
+    try:
+        ts = once(ctx, keys.post_key(ref), "report", None, {"ref": ref, "channel": channel}, do, find, record)
+    except NotFound as exc:
+        if channel == ctx.config.slack.channel or getattr(exc, "reason", None) is None:
+            raise
+        # The channel is [report] channel's: the fix is there, not in [slack] channel.
+        from zsc.adapters.slack import channel_problem
+
+        raise channel_problem(exc.method, exc.reason, channel, setting="[report] channel") from None
+    logger.bind(channel=channel, ts=ts).info("daily report for {} posted{}", key, " (late)" if late else "")
+    return Posted(day, ts, True)
+
+
+def maybe_post_report(ctx: SyncContext, now_utc: datetime, up_since: datetime | None = None) -> bool:
+    """Post today's report if it is due: today (in [report] timezone) is a report
+    day, its time has come, and it was not posted yet. `up_since` is when the daemon
+    started; a report due before then is marked late (default: late if more than
+    LATE_GRACE has passed since it was due). True if this call posted it."""
+    report = ctx.config.report
+    now = _aware(now_utc)
+    day = local_today(report, now)
+    if not report.enabled or day.weekday() not in report.days:
+        return False
+    due = due_time(report, day)
+    if now < due or ctx.store.report_run(day.isoformat()) is not None:
+        return False
+    late = _aware(up_since or now) - due > LATE_GRACE
+    return post_report(ctx, day, late=late, at=now).new
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)

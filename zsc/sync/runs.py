@@ -1,0 +1,55 @@
+"""One-shot runs of the engine for the command line: each builds an Engine, drives
+it once and closes it. A run that writes takes the store's lock first, so it never
+races a running daemon (or timer) over the same items."""
+
+from __future__ import annotations
+
+from contextlib import nullcontext
+from datetime import date, datetime
+from typing import TYPE_CHECKING
+
+from zsc.sync.context import CycleResult
+from zsc.sync.engine import build_engine
+
+if TYPE_CHECKING:
+    from zsc.config import Config
+    from zsc.sync.check_missing import Outcome, Progress
+
+
+def _exclusive(config: "Config", action: str):
+    from zsc.locks import exclusive
+
+    return exclusive(config.database.url, action)
+
+
+def sync_once(config: "Config", since: datetime | None = None, dry_run: bool = False) -> CycleResult:
+    """One whole cycle (`zsc sync-once`)."""
+    dry = dry_run or config.sync.dry_run
+    with nullcontext() if dry else _exclusive(config, "sync-once"):
+        engine = build_engine(config, dry_run=dry)
+        try:
+            return engine.cycle(since)
+        finally:
+            engine.close()
+
+
+def check_missing(config: "Config", days: int, fix: bool = False, progress: "Progress | None" = None) -> "Outcome":
+    """`zsc check-missing`: scan (writing nothing, not even a store file), or with
+    `fix` repair through the sync's own paths under the store's lock."""
+    with _exclusive(config, "check-missing --fix") if fix else nullcontext():
+        engine = build_engine(config, dry_run=False, create_store=fix)
+        try:
+            return engine.check_missing(days, fix, progress)
+        finally:
+            engine.close()
+
+
+def report(config: "Config", day: date, at: datetime, dry_run: bool = False) -> tuple[str | None, "object | None"]:
+    """`zsc report`: (the text, None) under a dry run, else (None, Posted)."""
+    engine = build_engine(config, dry_run=dry_run or None)  # [sync] dry_run = true counts too
+    try:
+        if engine.dry_run:
+            return engine.report_text(day, at), None
+        return None, engine.post_report(day, at=at)
+    finally:
+        engine.close()
