@@ -187,7 +187,7 @@ def _parse_since(value: str | None) -> datetime | None:
 
 
 # Commands that live in their own modules register themselves on import.
-from zsc import cli_auth, cli_ops, cli_report  # noqa: E402,F401
+from zsc import cli_auth, cli_config, cli_ops, cli_report  # noqa: E402,F401
 
 if __name__ == "__main__":  # pragma: no cover
     main()
