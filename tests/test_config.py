@@ -9,7 +9,10 @@ import dataclasses
 import datetime
 import json
 import re
+import shlex
+import shutil
 import stat
+import subprocess
 import tomllib
 from pathlib import Path
 
@@ -300,6 +303,21 @@ def test_not_utf8(tmp_path, env):
     path = tmp_path / "config.toml"
     path.write_bytes(b'[slack]\nchannel = "\xff"\n')
     assert "not UTF-8" in error_of(load_config, path, env)
+
+
+def test_byte_order_mark_is_named_with_its_fix(tmp_path, env):
+    """Some Windows editors start UTF-8 files with a BOM; tomllib alone says only
+    "Invalid statement" at line 1."""
+    path = tmp_path / "config.toml"
+    path.write_bytes(b"\xef\xbb\xbf" + MINIMAL.encode())
+    message = error_of(load_config, path, env)
+    assert message.startswith(f"{path}: starts with a UTF-8 byte-order mark (BOM)")
+    assert "save the file as UTF-8 without BOM" in message
+    command = message.split("run: ", 1)[1]
+    assert command == f"sed -i '1s/^\\xEF\\xBB\\xBF//' {path}"
+    if shutil.which("sed"):  # the suggested command really fixes the file
+        subprocess.run(shlex.split(command), check=True)
+        assert load_config(path, env).slack.channel == "C0123ABCD"
 
 
 def test_toml_syntax_error_gives_line_and_column(load, tmp_path):

@@ -108,6 +108,12 @@ def _read_toml(source: Path, origin: str) -> dict[str, Any]:
         raise ConfigError(f"{source}: cannot read the config file: {e.strerror}{origin}; check the path") from None
     except UnicodeDecodeError as e:
         raise ConfigError(f"{source}: not UTF-8 text (bad byte at offset {e.start}); save the file as UTF-8") from None
+    if text.startswith("\ufeff"):
+        # Some Windows editors add one; tomllib would only say "Invalid statement" at line 1.
+        raise ConfigError(
+            f"{source}: starts with a UTF-8 byte-order mark (BOM), which Python's TOML reader rejects; "
+            f"save the file as UTF-8 without BOM, or run: sed -i '1s/^\\xEF\\xBB\\xBF//' {shlex.quote(str(source))}"
+        )
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
