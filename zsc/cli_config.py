@@ -34,16 +34,22 @@ def reference_cmd() -> None:
 
 
 @config_group.command("readme")
-@click.argument("path", type=click.Path(exists=True, dir_okay=False, writable=True, path_type=Path))
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
 def readme_cmd(path: Path) -> None:
     """Rewrite the configuration section of the README at PATH in place (between its
     config-reference:start and :end markers)."""
     from zsc.config import README_END, README_START, render_readme
 
-    text = path.read_text(encoding="utf-8")
+    try:  # not click.Path(exists=True): its message would name the argument "path"
+        text = path.read_text(encoding="utf-8")
+    except OSError as e:
+        raise click.BadParameter(f"cannot read {path}: {e.strerror}", param_hint="PATH") from None
     _, start, rest = text.partition(README_START)
     if not start or README_END not in rest:
         # render_readme would fail with a bare ValueError: say what is missing instead.
         raise click.BadParameter(f"has no {README_START} … {README_END} markers; add them where the section goes",
                                  param_hint="PATH")
-    path.write_text(render_readme(text), encoding="utf-8")
+    try:
+        path.write_text(render_readme(text), encoding="utf-8")
+    except OSError as e:
+        raise click.BadParameter(f"cannot write {path}: {e.strerror}", param_hint="PATH") from None
