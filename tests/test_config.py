@@ -9,13 +9,17 @@ import dataclasses
 import datetime
 import json
 import re
+import shlex
+import shutil
 import stat
+import subprocess
 import tomllib
 from pathlib import Path
 
 import pytest
 
 from zsc import config as cfg
+from zsc.config import loading
 from zsc.config import (
     Config,
     Derived,
@@ -29,6 +33,7 @@ from zsc.config import (
     render_reference_markdown,
     save_token,
 )
+from zsc.config.settings import find_setting
 from zsc.errors import ConfigError
 
 REPO = Path(__file__).resolve().parents[1]
@@ -270,7 +275,7 @@ def test_zsc_config_is_used_when_no_path(write, env):
 )
 def test_missing_file_says_how_to_fix(env, tmp_path, monkeypatch, how, fragment):
     missing = tmp_path / "nope.toml"
-    monkeypatch.setattr(cfg, "DEFAULT_CONFIG_PATH", missing)
+    monkeypatch.setattr(loading, "DEFAULT_CONFIG_PATH", missing)  # where _config_path looks it up
     if how == "ZSC_CONFIG":
         env["ZSC_CONFIG"] = str(missing)
     message = error_of(load_config, missing if how == "path" else None, env)
@@ -298,6 +303,21 @@ def test_not_utf8(tmp_path, env):
     path = tmp_path / "config.toml"
     path.write_bytes(b'[slack]\nchannel = "\xff"\n')
     assert "not UTF-8" in error_of(load_config, path, env)
+
+
+def test_byte_order_mark_is_named_with_its_fix(tmp_path, env):
+    """Some Windows editors start UTF-8 files with a BOM; tomllib alone says only
+    "Invalid statement" at line 1."""
+    path = tmp_path / "config.toml"
+    path.write_bytes(b"\xef\xbb\xbf" + MINIMAL.encode())
+    message = error_of(load_config, path, env)
+    assert message.startswith(f"{path}: starts with a UTF-8 byte-order mark (BOM)")
+    assert "save the file as UTF-8 without BOM" in message
+    command = message.split("run: ", 1)[1]
+    assert command == f"sed -i '1s/^\\xEF\\xBB\\xBF//' {path}"
+    if shutil.which("sed"):  # the suggested command really fixes the file
+        subprocess.run(shlex.split(command), check=True)
+        assert load_config(path, env).slack.channel == "C0123ABCD"
 
 
 def test_toml_syntax_error_gives_line_and_column(load, tmp_path):
@@ -777,13 +797,13 @@ def test_every_setting_belongs_to_a_section_once():
 
 def test_example_file_is_in_sync():
     committed = (REPO / "config.example.toml").read_text()
-    assert committed == render_example(), "regenerate: python -m zsc.config example > config.example.toml"
+    assert committed == render_example(), "regenerate: zsc config example > config.example.toml"
 
 
 def test_reference_doc_is_in_sync():
     committed = (REPO / "docs" / "config-reference.md").read_text()
     assert committed == render_reference_markdown(), (
-        "regenerate: python -m zsc.config reference > docs/config-reference.md"
+        "regenerate: zsc config reference > docs/config-reference.md"
     )
 
 
@@ -807,7 +827,7 @@ def test_example_commented_values_are_valid_and_equal_defaults(tmp_path):
     everything = load_config(path, env)
     path.write_text(render_example())
     plain = load_config(path, {**env, "ZSC_SLACK_TOKEN": "xoxb-…"})
-    sample = Keyword(match=("password reset", "reset my password"), reply=cfg._setting("keywords", "reply").example)
+    sample = Keyword(match=("password reset", "reset my password"), reply=find_setting("keywords", "reply").example)
     assert everything.keywords == (sample,)
     assert dataclasses.replace(everything, keywords=()) == plain
 
@@ -833,7 +853,7 @@ def test_unreadable_credential_is_named(load, env, tmp_path):
 
 def test_readme_configuration_section_is_in_sync():
     """README documents every key: its Configuration section is generated from the table
-    (refresh it with `python -m zsc.config readme README.md`)."""
+    (refresh it with `zsc config readme README.md`)."""
     from zsc.config import SETTINGS, render_readme
 
     readme = (Path(__file__).parent.parent / "README.md").read_text()

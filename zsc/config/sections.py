@@ -1,0 +1,195 @@
+"""The configuration as frozen dataclasses, one per section, written out so type
+checkers and readers see every field. tests/test_config_sections.py keeps them in
+step with the SETTINGS table; loading.py fills them in.
+
+No `from __future__ import annotations` here: the field types stay real objects, so
+the test can compare them with each ValueType's pytype. Secrets are left out of repr.
+"""
+
+import datetime
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from zsc.config.tokens import token_file_path
+
+
+@dataclass(frozen=True)
+class SlackConfig:
+    """The Slack workspace and the channel mirrored to Zendesk."""
+
+    token: str = field(repr=False)
+    channel: str
+    workspace_uri: str
+    api_url: str
+    allowed_bot_ids: tuple[str, ...]
+    client_id: str
+    client_secret: str = field(repr=False)
+    redirect_uri: str
+    scopes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ZendeskConfig:
+    """The Zendesk account. Credentials: email plus token, or oauth_token."""
+
+    subdomain: str
+    email: str
+    token: str = field(repr=False)
+    oauth_token: str = field(repr=False)
+    api_url: str
+    agent_user_id: int
+    group_id: int
+    ticket_uri: str
+    requester_from_slack: bool
+    client_id: str
+    client_secret: str = field(repr=False)
+    redirect_uri: str
+    scopes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class PagerDutyConfig:
+    """Optional: name the on-call person in Slack. Off while escalation_policy_id is empty."""
+
+    token: str = field(repr=False)
+    escalation_policy_id: str
+    api_url: str
+    client_id: str
+    client_secret: str = field(repr=False)
+    token_url: str
+    cache_seconds: int
+    timeout: float
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.escalation_policy_id)
+
+
+@dataclass(frozen=True)
+class DatabaseConfig:
+    """Where zsc keeps its state."""
+
+    url: str
+
+
+@dataclass(frozen=True)
+class SyncConfig:
+    """Polling."""
+
+    slack_interval: float
+    zendesk_interval: float
+    dry_run: bool
+    thread_window_days: int
+    http_timeout: float
+
+
+@dataclass(frozen=True)
+class CommandsConfig:
+    """Commands typed in Slack threads."""
+
+    resolve_status: str
+
+
+@dataclass(frozen=True)
+class Keyword:
+    """Automatic replies: one [[keywords]] entry."""
+
+    match: tuple[str, ...]
+    reply: str
+
+
+@dataclass(frozen=True)
+class EmailConfig:
+    """Which senders' emailed tickets are posted to Slack. All lists empty: every sender."""
+
+    allow_domains: tuple[str, ...]
+    deny_domains: tuple[str, ...]
+    deny_addresses: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class HoursConfig:
+    """Office hours: outside them new threads get `message`. All of start, end and message empty: off."""
+
+    start: datetime.time | None
+    end: datetime.time | None
+    days: frozenset[int]  # date.weekday() numbers, Monday is 0
+    timezone: ZoneInfo
+    message: str
+
+    @property
+    def enabled(self) -> bool:
+        return self.start is not None  # the section check makes start, end and message all-or-none
+
+
+@dataclass(frozen=True)
+class ReportConfig:
+    """Daily report of open tickets, posted in Slack."""
+
+    enabled: bool
+    time: datetime.time
+    days: frozenset[int]
+    timezone: ZoneInfo
+    channel: str
+
+
+@dataclass(frozen=True)
+class DaemonConfig:
+    """Running in the background."""
+
+    ha: bool
+    pidfile: str
+
+
+@dataclass(frozen=True)
+class LoggingConfig:
+    """Log output."""
+
+    level: str
+    format: str
+    message_bodies: bool
+
+
+@dataclass(frozen=True)
+class Config:
+    """The whole configuration: one attribute per section, plus where it came from."""
+
+    slack: SlackConfig
+    zendesk: ZendeskConfig
+    pagerduty: PagerDutyConfig
+    database: DatabaseConfig
+    sync: SyncConfig
+    commands: CommandsConfig
+    keywords: tuple[Keyword, ...]
+    email: EmailConfig
+    hours: HoursConfig
+    report: ReportConfig
+    daemon: DaemonConfig
+    logging: LoggingConfig
+    source: Path | None
+    state_dir: Path
+    # Kept so reload() sees the same variables; may hold secrets, so not shown.
+    env: Mapping[str, str] = field(repr=False, compare=False)
+
+    @property
+    def token_file(self) -> Path:
+        return token_file_path(self.state_dir)
+
+
+# The class of each section, by section name: what loading.py builds.
+SECTION_CLASSES: dict[str, type] = {
+    "slack": SlackConfig,
+    "zendesk": ZendeskConfig,
+    "pagerduty": PagerDutyConfig,
+    "database": DatabaseConfig,
+    "sync": SyncConfig,
+    "commands": CommandsConfig,
+    "keywords": Keyword,
+    "email": EmailConfig,
+    "hours": HoursConfig,
+    "report": ReportConfig,
+    "daemon": DaemonConfig,
+    "logging": LoggingConfig,
+}
