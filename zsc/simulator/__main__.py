@@ -11,9 +11,8 @@ import signal
 import sys
 import threading
 
-from zsc.config import to_toml
 from zsc.simulator import Simulator
-from zsc.simulator.team import api_sections, pagerduty_section
+from zsc.simulator.team import api_sections, pagerduty_section, to_toml
 
 CHANNEL = "CSUPPORT"
 

@@ -15,7 +15,8 @@ import secrets
 import socket
 import threading
 import time
-from collections import Counter, defaultdict
+import math
+from collections import Counter, defaultdict, deque
 from dataclasses import dataclass, field
 from email.parser import BytesParser
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -401,6 +402,25 @@ class Service:
 
     def not_found(self, req: Request) -> Response:
         return Response(404, {"error": "InvalidEndpoint", "description": f"{req.method} {req.path}"})
+
+
+class RollingWindow:
+    """At most `limit` events in any 60 s; knows how long until the next slot frees."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._times: deque[float] = deque()
+
+    def retry_after(self, t: float) -> int:
+        """0 if a call may go now, else whole seconds (>= 1) until one may."""
+        while self._times and self._times[0] <= t - 60:
+            self._times.popleft()
+        if len(self._times) < self.limit:
+            return 0
+        return max(1, math.ceil(self._times[0] + 60 - t))
+
+    def record(self, t: float) -> None:
+        self._times.append(t)
 
 
 def now() -> float:
