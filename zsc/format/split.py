@@ -1,0 +1,168 @@
+"""Cutting text for Slack: truncate, split into chunks, never inside a grapheme,
+a Slack ``<…>`` token or an entity."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from typing import Optional
+
+from zsc.format.text import SLACK_CHUNK_LIMIT
+
+def _is_extender(ch: str) -> bool:
+    """True if ``ch`` must stay attached to the character before it."""
+    cp = ord(ch)
+    return (
+        cp == 0x200D  # zero width joiner
+        or 0xFE00 <= cp <= 0xFE0F  # variation selectors
+        or 0x1F3FB <= cp <= 0x1F3FF  # emoji skin tone modifiers
+        or 0xE0020 <= cp <= 0xE007F  # emoji tag sequences (flags of regions)
+        or 0xDC00 <= cp <= 0xDFFF  # low surrogate (only in broken input)
+        or cp == 0x20E3  # combining enclosing keycap
+        or unicodedata.category(ch) in ("Mn", "Me", "Mc")
+    )
+
+
+def _is_regional_indicator(ch: str) -> bool:
+    return 0x1F1E6 <= ord(ch) <= 0x1F1FF
+
+
+_MAX_CLUSTER = 64
+
+
+def _grapheme_safe(text: str, i: int) -> int:
+    """Largest index <= i that does not split a grapheme cluster (approximation).
+
+    Never splits a base character from its combining marks / variation selector /
+    skin tone, an emoji ZWJ sequence, a surrogate pair or a regional-indicator
+    flag pair.  Returns 0 if there is no safe cut before ``i``.  A "cluster"
+    longer than _MAX_CLUSTER code points (zalgo text) is cut anyway.
+    """
+    i = max(0, min(i, len(text)))
+    start = i
+    while 0 < i < len(text):
+        if start - i >= _MAX_CLUSTER:
+            return start
+        if _is_extender(text[i]) or text[i - 1] == "\u200d" or "\ud800" <= text[i - 1] <= "\udbff":
+            i -= 1
+            continue
+        if _is_regional_indicator(text[i]) and _is_regional_indicator(text[i - 1]):
+            run = 0
+            j = i - 1
+            while j >= 0 and _is_regional_indicator(text[j]):
+                run += 1
+                j -= 1
+            if run % 2 == 1:  # text[i-1] and text[i] form one flag
+                i -= 1
+                continue
+        break
+    return i
+
+
+def truncate(text: str, limit: int, marker: str = "…") -> str:
+    """At most ``limit`` characters; when cut, cut at the last whitespace (if it
+    is in the second half), else at a character boundary that does not break
+    a grapheme, strip trailing whitespace and append ``marker``."""
+    if len(text) <= limit:
+        return text
+    budget = limit - len(marker)
+    if budget <= 0:
+        return marker[:max(limit, 0)]
+    cut = -1
+    for m in re.finditer(r"\s+", text[: budget + 1]):
+        if m.start() > 0:
+            cut = m.start()
+    if cut < max(1, budget // 2):
+        cut = _grapheme_safe(text, budget) or budget
+    return text[:cut].rstrip() + marker
+
+
+# Slack control sequences and HTML entities must not be cut in half.
+_PROTECTED_RE = re.compile(r"<[^<>\n]*>|&(?:amp|lt|gt|#\d+|#x[0-9a-f]+|[a-z]+);", re.I)
+_FENCE = "```"
+
+
+def _find_cut(s: str, limit: int) -> tuple[int, int]:
+    """Where to split ``s`` (len > limit): returns (end of chunk, start of rest)."""
+    spans = [(m.start(), m.end()) for m in _PROTECTED_RE.finditer(s, 0, min(len(s), limit * 2 + 2))]
+
+    # a chunk must hold something besides whitespace and an opening code fence
+    min_cut = re.match(r"\s*(?:```)?\s*", s).end() + 1
+
+    def ok(i: int) -> bool:
+        return i >= min_cut and all(not (a < i < b) for a, b in spans)
+
+    window = s[: limit + 1]
+    half = limit // 2
+    best_any: Optional[tuple[int, int]] = None
+    for pattern in (r"\n(?:[ \t]*\n)+", r"\n", r"[ \t]+"):
+        found = None
+        for m in re.finditer(pattern, window):
+            if 0 < m.start() <= limit and ok(m.start()):
+                found = (m.start(), m.end())
+        if found and pattern == r"[ \t]+":
+            start = found[1]
+            while start < len(s) and s[start] in " \t":
+                start += 1
+            found = (found[0], start)
+        if found and found[0] >= half:
+            return found
+        if found and (best_any is None or found[0] > best_any[0]):
+            best_any = found
+    if best_any:
+        return best_any
+    # no usable whitespace: cut before a protected token, else a hard (grapheme-safe) cut
+    i = limit
+    while i >= min_cut:
+        j = _grapheme_safe(s, i)
+        if j < min_cut:
+            break
+        if ok(j):
+            return j, j
+        i = max(a for a, b in spans if a < j < b)  # just before the token j falls in
+    i = _grapheme_safe(s, limit) or limit
+    return i, i
+
+
+def split_for_slack(text: str, limit: int = SLACK_CHUNK_LIMIT) -> list[str]:
+    """Split text into chunks of at most ``limit`` characters.
+
+    Prefers (in this order) paragraph breaks, line breaks, spaces, provided the
+    chunk is at least half full; then the last break of any kind; then a hard
+    cut.  Never cuts inside a Slack ``<…>`` token or an ``&amp;`` entity unless
+    the token alone exceeds the limit, never splits a grapheme cluster.
+    A ``` code block cut in two is closed at the end of one chunk and reopened
+    at the start of the next (when ``limit`` >= 16).  Whitespace at the cut is
+    dropped.  Empty/whitespace-only text gives ``[]``.
+    """
+    if limit < 1:
+        raise ValueError("limit must be positive")
+    if not text or not text.strip():
+        return []
+    if len(text) <= limit:
+        return [text]
+    balance = limit >= 16
+    chunks: list[str] = []
+    rest = text
+    while len(rest) > limit:
+        end, start = _find_cut(rest, limit)
+        chunk = rest[:end].rstrip()
+        if balance and chunk.count(_FENCE) % 2 == 1:
+            end, start = _find_cut(rest, limit - 4)
+            chunk = rest[:end].rstrip()
+            if chunk.count(_FENCE) % 2 == 1:
+                new_rest = rest[start:].lstrip("\n")
+                if new_rest.startswith(_FENCE):  # the block closes right here
+                    new_rest = new_rest[len(_FENCE):].lstrip("\n")
+                else:
+                    new_rest = _FENCE + "\n" + new_rest
+                if len(new_rest) < len(rest):  # always make progress
+                    chunks.append(chunk + "\n" + _FENCE)
+                    rest = new_rest
+                    continue
+        if chunk.strip():
+            chunks.append(chunk)
+        rest = rest[start:].lstrip("\n")
+    if rest.strip():
+        chunks.append(rest.rstrip())
+    return chunks
