@@ -356,6 +356,45 @@ def test_split_40k_emoji_never_broken():
     assert chunks == ["👍🏽" * 1750] * 11 + ["👍🏽" * 750]
 
 
+# clusters the old hand-written approximation did not know, and the usual ones
+CLUSTERS = [
+    "👨‍👩‍👧‍👦",  # ZWJ family
+    "🏳️‍🌈",  # flag with variation selector and ZWJ
+    "🏴\U000e0067\U000e0062\U000e0073\U000e0063\U000e0074\U000e007f",  # Scotland: tag sequence
+    "🇫🇷",  # regional indicator pair
+    "👋🏾",  # skin tone
+    "1️⃣",  # keycap
+    "e\u0301\u0323",  # two combining marks
+    "\u1100\u1161\u11a8",  # Hangul syllable from conjoining jamo
+    "\u0915\u094d\u0937\u093f",  # Devanagari conjunct with a spacing vowel sign
+]
+
+
+@pytest.mark.parametrize("cluster", CLUSTERS)
+@pytest.mark.parametrize("limit", [3, 7, 10, 16])
+def test_split_and_truncate_never_cut_a_grapheme_cluster(cluster, limit):
+    if len(cluster) > limit:
+        pytest.skip("a cluster longer than the limit is cut (see the zalgo test)")
+    text = "ab" + cluster * 12
+    chunks = split_for_slack(text, limit)
+    assert "".join(chunks) == text and all(len(c) <= limit for c in chunks)
+    for chunk in chunks:
+        assert chunk.replace("ab", "").replace(cluster, "") == ""  # whole clusters only
+    cut = truncate(text, limit)
+    assert len(cut) <= limit and cut.endswith("…")
+    assert cut[:-1].replace("ab", "").replace(cluster, "") == ""
+
+
+def test_a_cluster_longer_than_the_limit_is_still_cut_so_splitting_progresses():
+    zalgo = "Z" + "\u0336\u0301\u0317" * 40  # one cluster of 121 code points
+    text = "ok " + zalgo + " done"
+    chunks = split_for_slack(text, 50)
+    assert all(len(c) <= 50 for c in chunks)
+    assert "".join(chunks).replace(" ", "") == text.replace(" ", "")
+    assert chunks[0] == "ok" and chunks[-1].endswith("done")
+    assert len(truncate(zalgo, 20)) == 20
+
+
 def test_split_rejects_bad_limit():
     with pytest.raises(ValueError):
         split_for_slack("abc", 0)

@@ -4,59 +4,33 @@ a Slack ``<…>`` token or an entity."""
 from __future__ import annotations
 
 import re
-import unicodedata
 from typing import Optional
+
+import regex
 
 from zsc.format.text import SLACK_CHUNK_LIMIT
 
-def _is_extender(ch: str) -> bool:
-    """True if ``ch`` must stay attached to the character before it."""
-    cp = ord(ch)
-    return (
-        cp == 0x200D  # zero width joiner
-        or 0xFE00 <= cp <= 0xFE0F  # variation selectors
-        or 0x1F3FB <= cp <= 0x1F3FF  # emoji skin tone modifiers
-        or 0xE0020 <= cp <= 0xE007F  # emoji tag sequences (flags of regions)
-        or 0xDC00 <= cp <= 0xDFFF  # low surrogate (only in broken input)
-        or cp == 0x20E3  # combining enclosing keycap
-        or unicodedata.category(ch) in ("Mn", "Me", "Mc")
-    )
-
-
-def _is_regional_indicator(ch: str) -> bool:
-    return 0x1F1E6 <= ord(ch) <= 0x1F1FF
-
-
-_MAX_CLUSTER = 64
+# Extended grapheme clusters (UAX #29) as the `regex` module knows them: emoji ZWJ
+# sequences, flags, skin tones, keycaps, combining marks, Hangul syllables...
+_CLUSTER_RE = regex.compile(r"\X")
 
 
 def _grapheme_safe(text: str, i: int) -> int:
-    """Largest index <= i that does not split a grapheme cluster (approximation).
+    """Largest index <= i that does not split a grapheme cluster, 0 if none.
 
-    Never splits a base character from its combining marks / variation selector /
-    skin tone, an emoji ZWJ sequence, a surrogate pair or a regional-indicator
-    flag pair.  Returns 0 if there is no safe cut before ``i``.  A "cluster"
-    longer than _MAX_CLUSTER code points (zalgo text) is cut anyway.
-    """
+    Scans from the start of ``text``: callers cut near the start (at most one
+    chunk in), so this costs O(i).  A cluster that alone is longer than the
+    room (zalgo text) has no safe cut: callers then cut it hard at ``i`` so
+    splitting always progresses."""
     i = max(0, min(i, len(text)))
-    start = i
-    while 0 < i < len(text):
-        if start - i >= _MAX_CLUSTER:
-            return start
-        if _is_extender(text[i]) or text[i - 1] == "\u200d" or "\ud800" <= text[i - 1] <= "\udbff":
-            i -= 1
-            continue
-        if _is_regional_indicator(text[i]) and _is_regional_indicator(text[i - 1]):
-            run = 0
-            j = i - 1
-            while j >= 0 and _is_regional_indicator(text[j]):
-                run += 1
-                j -= 1
-            if run % 2 == 1:  # text[i-1] and text[i] form one flag
-                i -= 1
-                continue
-        break
-    return i
+    if i == len(text):
+        return i
+    safe = 0
+    for m in _CLUSTER_RE.finditer(text):
+        if m.end() > i:
+            break
+        safe = m.end()
+    return safe
 
 
 def truncate(text: str, limit: int, marker: str = "…") -> str:
