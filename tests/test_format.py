@@ -172,7 +172,7 @@ ZENDESK_TO_SLACK = [
     ("<!here>", f"&lt;!{Z}here&gt;"),
     ("<@U123> hi", f"&lt;@{Z}U123&gt; hi"),
     ("<#C123|general>", "&lt;#C123|general&gt;"),
-    ("<https://evil.com|bank>", "&lt;https://evil.com|bank&gt;"),
+    ("<https://evil.com|bank>", "&lt;https://evil.com%7Cbank&gt;"),  # was: "|" kept (links.py)
     # broadcast words
     ("@here look", f"@{Z}here look"),
     ("@channel @everyone @group", f"@{Z}channel @{Z}everyone @{Z}group"),
@@ -198,16 +198,17 @@ ZENDESK_TO_SLACK = [
     ("snake__case__name", "snake__case__name"),
     ("** not bold **", "** not bold **"),
     ("**a** and **b**", "*a* and *b*"),
-    # markdown links: only http(s)/mailto, built from escaped parts
-    ("[site](https://x.com)", "<https://x.com|site>"),
-    ("[site](http://x.com/a?b=1&c=2)", "<http://x.com/a?b=1&amp;c=2|site>"),
-    ("[mail](mailto:a@b.com)", "<mailto:a@b.com|mail>"),
-    ("[wiki](https://en.wikipedia.org/wiki/Foo_(bar))", "<https://en.wikipedia.org/wiki/Foo_(bar)|wiki>"),
-    ("[pipe](https://x.com/a|b)", "<https://x.com/a%7Cb|pipe>"),
-    ("[<b>x</b>](https://x.com)", "<https://x.com|&lt;b&gt;x&lt;/b&gt;>"),
-    ("[@here](https://x.com)", f"<https://x.com|@{Z}here>"),
-    ("[**b**](https://x.com)", "<https://x.com|*b*>"),
-    ("**[x](http://a.com)**", "*<http://a.com|x>*"),
+    # markdown links: only http(s)/mailto, built from escaped parts, never labelled:
+    # "label (<url>)" (these were "<url|label>" before labels could hide the target)
+    ("[site](https://x.com)", "site (<https://x.com>)"),
+    ("[site](http://x.com/a?b=1&c=2)", "site (<http://x.com/a?b=1&amp;c=2>)"),
+    ("[mail](mailto:a@b.com)", "mail (<mailto:a@b.com>)"),
+    ("[wiki](https://en.wikipedia.org/wiki/Foo_(bar))", "wiki (<https://en.wikipedia.org/wiki/Foo_(bar)>)"),
+    ("[pipe](https://x.com/a|b)", "pipe (<https://x.com/a%7Cb>)"),
+    ("[<b>x</b>](https://x.com)", "&lt;b&gt;x&lt;/b&gt; (<https://x.com>)"),
+    ("[@here](https://x.com)", f"@{Z}here (<https://x.com>)"),
+    ("[**b**](https://x.com)", "*b* (<https://x.com>)"),
+    ("**[x](http://a.com)**", "*x (<http://a.com>)*"),
     ("[click](javascript:alert(1))", "[click](javascript:alert(1))"),
     ("[x](JavaScript:alert('@here'))", f"[x](JavaScript:alert('@{Z}here'))"),
     ("[x](data:text/html,<script>)", "[x](data:text/html,&lt;script&gt;)"),
@@ -241,6 +242,43 @@ ZENDESK_TO_SLACK = [
 @pytest.mark.parametrize("text,expected", ZENDESK_TO_SLACK)
 def test_zendesk_to_slack(text, expected):
     assert zendesk_to_slack(text) == expected
+
+
+LINKS_SAY_WHERE_THEY_GO = [
+    # the phishing shape: a label that is another address
+    ("[https://login.company.example](https://evil.example/phish)",
+     "https://login.company.example (<https://evil.example/phish>)"),
+    ("Reset it [here](https://evil.example/reset) today", "Reset it here (<https://evil.example/reset>) today"),
+    # a label that is the URL itself: just the URL
+    ("[https://x.com/a](https://x.com/a)", "<https://x.com/a>"),
+    ("[https://x.com/](https://x.com)", "<https://x.com>"),
+    ("[x.com/docs](https://x.com/docs/)", "<https://x.com/docs/>"),
+    ("[a@b.com](mailto:a@b.com)", "<mailto:a@b.com>"),
+    ("[ ](https://x.com)", "<https://x.com>"),  # no label: the URL
+    # typed Slack link syntax and pipes in URLs never give a label
+    ("<https://evil.example|https://good.example>", "&lt;https://evil.example%7Chttps://good.example&gt;"),
+    ("https://evil.example/|https://good.example", "https://evil.example/%7Chttps://good.example"),
+    ("<https://evil.example/|good>", "&lt;https://evil.example/%7Cgood&gt;"),
+    ("[https://good.example|x](https://evil.example)", "https://good.example%7Cx (<https://evil.example>)"),
+]
+
+
+@pytest.mark.parametrize("text,expected", LINKS_SAY_WHERE_THEY_GO)
+def test_zendesk_links_never_show_one_address_and_open_another(text, expected):
+    out = zendesk_to_slack(text)
+    assert out == expected
+    assert "|" not in out  # the only way to label a Slack link
+
+
+def test_a_subject_or_sender_name_with_a_spoofed_link_is_shown_as_it_goes():
+    # the email path and the daily report pass subjects and names through zendesk_to_slack
+    subject = "Your account: [https://login.company.example](https://evil.example/phish)"
+    assert zendesk_to_slack(subject) == "Your account: https://login.company.example (<https://evil.example/phish>)"
+    name = "[IT Support](https://evil.example) <https://evil.example|https://good.example>"
+    assert zendesk_to_slack(name) == (
+        "IT Support (<https://evil.example>) &lt;https://evil.example%7Chttps://good.example&gt;")
+    head = zendesk_comment_to_slack("https://evil.example/|https://good.example", "[bank](https://evil.example)")
+    assert head == "*https://evil.example/%7Chttps://good.example* (Zendesk): bank (<https://evil.example>)"
 
 
 def test_zendesk_to_slack_output_has_no_raw_controls():
@@ -502,6 +540,9 @@ HTMLS = [
     ("<a href='mailto:a@b.c'>a@b.c</a>", "a@b.c"),
     ("<a href='mailto:a@b.c'>Ann</a>", "Ann (a@b.c)"),
     ("<a href='javascript:alert(1)'>click</a>", "click"),
+    ("<a href='https://evil.example/phish'>https://login.company.example</a>",
+     "https://login.company.example (https://evil.example/phish)"),
+    ("<a href='https://x.com/docs/'>x.com/docs</a>", "https://x.com/docs/"),
     ("&lt;tag&gt;&nbsp;x &#x1F44D; &eacute;", "<tag> x 👍 é"),
     ("<pre>  code\n    indented</pre>", "  code\n    indented"),
     ("<p>x</p><pre>a\n  b</pre>", "x\n\na\n  b"),
@@ -516,6 +557,13 @@ HTMLS = [
 @pytest.mark.parametrize("html_text,expected", HTMLS)
 def test_plain_from_html(html_text, expected):
     assert plain_from_html(html_text) == expected
+
+
+def test_html_link_then_slack_says_where_it_goes():
+    html_text = "<p>Log in at <a href='https://evil.example/phish'>https://login.company.example</a></p>"
+    out = zendesk_to_slack(plain_from_html(html_text))
+    assert out == "Log in at https://login.company.example (https://evil.example/phish)"
+    assert "<" not in out and "|" not in out
 
 
 def test_html_then_slack_is_safe():

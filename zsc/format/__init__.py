@@ -11,7 +11,11 @@ Unicode emoji.
 Direction Zendesk -> Slack (``zendesk_to_slack``, ``zendesk_comment_to_slack``)
 treats the Zendesk text as *untrusted literal text* and produces Slack mrkdwn that
 cannot ping anybody and cannot contain a Slack control sequence other than the
-``<url|label>`` links this module builds itself:
+label-less ``<url>`` links this package builds itself:
+
+* A link never shows one address and opens another: ``[label](url)`` and
+  ``<a href=url>label</a>`` read ``label (url)``, and a ``|`` in a typed URL is
+  percent-encoded so nothing can pose as Slack's ``url|label`` (links.py).
 
 * ``&``, ``<``, ``>`` are escaped (Slack's rule), so typed ``<!channel>`` or
   ``<@U123>`` are shown literally.  Text that is *already* escaped (``&lt;``) is

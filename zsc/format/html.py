@@ -6,7 +6,7 @@ import re
 from html.parser import HTMLParser
 
 from zsc.format.text import _clean
-from zsc.format.zendesk_text import _safe_link_url
+from zsc.format.links import label_is_target, safe_link_url
 
 _BLOCK_TAGS = {
     "p", "div", "ul", "ol", "table", "blockquote", "pre", "h1", "h2", "h3", "h4", "h5", "h6",
@@ -69,11 +69,11 @@ class _TextExtractor(HTMLParser):
             label = "".join(p for p in self.parts[start:] if p not in ("\x00", "\x01", "\x03"))
             label = " ".join(label.split())
             href = href.strip()
-            if _safe_link_url(href):
+            if safe_link_url(href):
                 shown = href[len("mailto:"):] if href.lower().startswith("mailto:") else href
-                if not label:
-                    self.parts.append(shown)
-                elif label != shown and label != href:
+                if label_is_target(label, href):  # the link shows where it goes: just the URL
+                    self.parts[start:] = [shown]
+                else:  # never a label alone: it could name another address (links.py)
                     self.parts.append(f" ({shown})")
 
     def handle_data(self, data: str) -> None:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import re
-from typing import Optional
 
+from zsc.format.links import defuse_bare_urls, defuse_pipes, label_is_target, safe_link_url, slack_url
 from zsc.format.text import ZWSP, _clean, _one_line, _slack_escape
 
 _BROADCAST_WORDS = r"(?:here|channel|everyone|group)"
@@ -37,19 +37,13 @@ def _md_inline(escaped: str) -> str:
     return _BOLD_RE.sub(lambda m: "*" + (m.group(1) or m.group(2)) + "*", escaped)
 
 
-def _safe_link_url(url: str) -> bool:
-    return bool(re.match(r"(?:https?://[^\s/]|mailto:[^\s])", url, re.I))
-
-
-def _slack_link(url: str, label: Optional[str] = None) -> str:
-    """Build <url|label> from *raw* url/label, escaping both first."""
-    url_e = _slack_escape(url).replace("|", "%7C")
-    if label is None:
-        return f"<{url_e}>"
-    label_e = _md_inline(_neutralise(_slack_escape(label)))
-    if not label_e.strip():
-        return f"<{url_e}>"
-    return f"<{url_e}|{label_e}>"
+def _label_and_link(label: str, url: str) -> str:
+    """``[label](url)`` from Zendesk: ``label (<url>)``, or ``<url>`` when the label
+    is the URL (see zsc.format.links for why never ``<url|label>``)."""
+    if label_is_target(label, url):
+        return slack_url(url)
+    shown = _md_inline(_neutralise(_slack_escape(defuse_bare_urls(label.strip()))))
+    return f"{shown} ({slack_url(url)})"
 
 
 _ZD_TOKEN_RE = re.compile(
@@ -71,9 +65,10 @@ def zendesk_to_slack(text: str) -> str:
     """Convert a Zendesk (plain/markdown) comment body to safe Slack mrkdwn.
 
     See the module docstring for the safety rules.  Markdown ``**bold**`` /
-    ``__bold__`` become ``*bold*``; ``[label](url)`` and ``<url>`` become Slack
-    links only for http(s) and mailto URLs (anything else, e.g. ``javascript:``,
-    stays literal text).  Code spans/blocks are escaped but not reformatted.
+    ``__bold__`` become ``*bold*``; ``[label](url)`` becomes ``label (<url>)``
+    (just ``<url>`` when the label is the URL) and ``<url>`` a Slack link, only
+    for http(s) and mailto URLs (anything else, e.g. ``javascript:``, stays
+    literal text).  Code spans/blocks are escaped but not reformatted.
     CRLF/CR become LF, whitespace-only lines count as blank, runs of 3+ blank
     lines become 2, leading blank lines and trailing whitespace are dropped.
     """
@@ -87,14 +82,14 @@ def zendesk_to_slack(text: str) -> str:
             out = _neutralise_broadcasts(_slack_escape(m.group(0)))
         elif m.group("label") is not None:
             url = m.group("url")
-            if _safe_link_url(url):
-                out = _slack_link(url, m.group("label"))
+            if safe_link_url(url):
+                out = _label_and_link(m.group("label"), url)
             else:  # not a link we are willing to build: literal, like any text
                 out = _md_inline(_neutralise(_slack_escape(m.group(0))))
         elif m.group("auto") is not None:
-            out = _slack_link(m.group("auto"))
+            out = slack_url(m.group("auto"))
         else:  # bare URL: Slack links it itself; only protect it from the rewrites
-            out = _slack_escape(m.group("bare"))
+            out = _slack_escape(defuse_pipes(m.group("bare")))
         rendered.append(out)
         return f"\x00{len(rendered) - 1}\x00"
 
@@ -106,7 +101,7 @@ def zendesk_to_slack(text: str) -> str:
 def zendesk_comment_to_slack(author_name: str, body: str) -> str:
     """``*Author* (Zendesk): body`` with both parts made safe for Slack."""
     name = _one_line(author_name or "").replace("*", "") or "Zendesk user"
-    name = _neutralise(_slack_escape(name))
+    name = _neutralise(_slack_escape(defuse_bare_urls(name)))
     converted = zendesk_to_slack(body or "")
     head = f"*{name}* (Zendesk):"
     if not converted:
