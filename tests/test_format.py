@@ -1,10 +1,14 @@
 """Tests for zsc.format: Slack <-> Zendesk text conversion."""
 
+import re
+
 import pytest
 
 from zsc.format import (
     NO_TEXT,
+    SLACK_CHUNK_LIMIT,
     ZWSP,
+    cap_posts,
     files_block,
     plain_from_html,
     slack_reply_to_zendesk,
@@ -569,3 +573,51 @@ def test_html_link_then_slack_says_where_it_goes():
 def test_html_then_slack_is_safe():
     html_text = "<p>@here &lt;!channel&gt;</p>"
     assert zendesk_to_slack(plain_from_html(html_text)) == f"@{Z}here &lt;!{Z}channel&gt;"
+
+
+# ---------------------------------------------------------------------------
+# cap_posts
+# ---------------------------------------------------------------------------
+
+LINK = "<https://acme.zendesk.com/agent/tickets/7|#7>"
+TAIL = "\n… continued in Zendesk: " + LINK
+
+
+def assert_capped(chunks, max_posts):
+    assert 1 <= len(chunks) <= max_posts
+    assert all(len(c) <= SLACK_CHUNK_LIMIT for c in chunks)
+    assert chunks[-1].endswith(TAIL)
+    head = chunks[-1][: -len(TAIL)]
+    assert head.strip() and head == head.rstrip()
+    assert head.count("```") % 2 == 0  # no open code block
+    assert head.count("<") == head.count(">")  # no token cut in half (all "<" in mrkdwn start one)
+    assert not re.search(r"&[#\w]*$", head)  # no entity cut in half
+    return head
+
+
+def test_a_100k_character_comment_is_capped_with_a_continuation_line():
+    body = "Logs & <details> at https://x.com/a?b=1&c=2 and [the runbook](https://wiki.example/run) ok. " * 1100
+    assert len(body) > 100_000
+    whole = split_for_slack(zendesk_comment_to_slack("Ann", body))
+    chunks = cap_posts(whole, 5, LINK)
+    assert len(whole) > 25 and len(chunks) == 5 and chunks[:4] == whole[:4]
+    head = assert_capped(chunks, 5)
+    assert whole[4].startswith(head) and whole[4][len(head)] == " "  # cut at a word
+
+
+def test_a_5000_line_code_block_is_capped_with_its_block_closed():
+    body = "```\n" + "\n".join(f"line {i} x<y && z" for i in range(5000)) + "\n```"
+    chunks = cap_posts(split_for_slack(zendesk_comment_to_slack("Ann", body)), 3, LINK)
+    assert len(chunks) == 3
+    head = assert_capped(chunks, 3)
+    assert head.endswith("\n```") and re.search(r"line \d+ x&lt;y &amp;&amp; z\n```$", head)
+
+
+def test_few_chunks_are_left_alone_and_a_full_last_chunk_is_cut_at_a_word():
+    assert cap_posts(["a", "b"], 2, LINK) == ["a", "b"]
+    words = "word " * 699 + "word"  # 3499 chars: no room for the tail
+    chunks = cap_posts([words, words, words], 2, LINK)
+    assert chunks[0] == words and chunks[1].startswith("word word") and chunks[1].endswith(" word" + TAIL)
+    assert len(chunks[1]) <= SLACK_CHUNK_LIMIT
+    with pytest.raises(ValueError):
+        cap_posts(["a", "b"], 0, LINK)

@@ -37,7 +37,7 @@ label-less ``<url>`` links this package builds itself:
 from zsc.format.html import plain_from_html
 from zsc.format.replies import files_block, slack_reply_to_zendesk
 from zsc.format.slack_text import slack_to_plain, subject_from_slack
-from zsc.format.split import split_for_slack, truncate
+from zsc.format.split import CONTINUED, cap_posts, split_for_slack, truncate
 from zsc.format.text import NO_TEXT, SLACK_CHUNK_LIMIT, SUBJECT_LIMIT, ZWSP
 from zsc.format.zendesk_text import zendesk_comment_to_slack, zendesk_to_slack
 
@@ -50,6 +50,8 @@ __all__ = [
     "subject_from_slack",
     "zendesk_to_slack",
     "split_for_slack",
+    "cap_posts",
+    "CONTINUED",
     "truncate",
     "slack_reply_to_zendesk",
     "files_block",

@@ -3,6 +3,7 @@ a Slack ``<…>`` token or an entity."""
 
 from __future__ import annotations
 
+import bisect
 import re
 from typing import Optional
 
@@ -63,8 +64,11 @@ def _find_cut(s: str, limit: int) -> tuple[int, int]:
     # a chunk must hold something besides whitespace and an opening code fence
     min_cut = re.match(r"\s*(?:```)?\s*", s).end() + 1
 
-    def ok(i: int) -> bool:
-        return i >= min_cut and all(not (a < i < b) for a, b in spans)
+    starts = [a for a, _ in spans]  # sorted, the spans do not overlap
+
+    def ok(i: int) -> bool:  # not inside a token; bisect: a window holds hundreds of entities
+        k = bisect.bisect_left(starts, i) - 1
+        return i >= min_cut and not (k >= 0 and i < spans[k][1])
 
     window = s[: limit + 1]
     half = limit // 2
@@ -140,3 +144,29 @@ def split_for_slack(text: str, limit: int = SLACK_CHUNK_LIMIT) -> list[str]:
     if rest.strip():
         chunks.append(rest.rstrip())
     return chunks
+
+
+CONTINUED = "\n… continued in Zendesk: "
+
+
+def cap_posts(chunks: list[str], max_posts: int, continuation: str, limit: int = SLACK_CHUNK_LIMIT) -> list[str]:
+    """At most ``max_posts`` chunks, so one huge comment cannot flood a thread.
+
+    With more chunks than that, the first ``max_posts`` are kept and the last
+    kept one is cut (by ``split_for_slack``'s rules: at a paragraph, line or word,
+    never inside a ``<…>`` token or an entity, a code block closed) to make room
+    for ``"\\n… continued in Zendesk: " + continuation`` within ``limit``."""
+    if max_posts < 1:
+        raise ValueError("max_posts must be positive")
+    if len(chunks) <= max_posts:
+        return list(chunks)
+    tail = CONTINUED + continuation
+    room = limit - len(tail)
+    if room < 1:
+        raise ValueError("the continuation line does not fit in a chunk")
+    kept = list(chunks[:max_posts])
+    last = kept[-1]
+    if len(last) > room:
+        last = split_for_slack(last, room)[0]
+    kept[-1] = last + tail
+    return kept
