@@ -563,6 +563,18 @@ def test_plain_from_html(html_text, expected):
     assert plain_from_html(html_text) == expected
 
 
+def test_an_email_layout_table_reads_as_lines_not_a_padded_grid():
+    html_text = (
+        "<html><head><style>td{padding:4px}</style></head><body><table width='100%'>"
+        "<tr><td><img src='logo.png' alt='ACME'></td><td align='right'>Order #1234</td></tr>"
+        "<tr><td colspan='2'><table><tr><td><p>Hi team,</p><p>The printer is <b>on fire</b>.</p>"
+        "<p>Thanks,<br>Jane</p></td><td>Call 555-0100</td></tr></table></td></tr>"
+        "<tr><td>Unsubscribe</td><td>Privacy</td></tr></table></body></html>")
+    assert plain_from_html(html_text) == (
+        "ACME Order #1234\n\nHi team,\n\nThe printer is on fire.\n\nThanks,\nJane\n\nCall 555-0100\n\n"
+        "Unsubscribe Privacy")
+
+
 def test_html_link_then_slack_says_where_it_goes():
     html_text = "<p>Log in at <a href='https://evil.example/phish'>https://login.company.example</a></p>"
     out = zendesk_to_slack(plain_from_html(html_text))
