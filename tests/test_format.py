@@ -412,11 +412,9 @@ CLUSTERS = [
 ]
 
 
-@pytest.mark.parametrize("cluster", CLUSTERS)
-@pytest.mark.parametrize("limit", [3, 7, 10, 16])
+# (a cluster longer than the limit is cut: see the zalgo test)
+@pytest.mark.parametrize("cluster,limit", [(c, n) for c in CLUSTERS for n in (3, 7, 10, 16) if len(c) <= n])
 def test_split_and_truncate_never_cut_a_grapheme_cluster(cluster, limit):
-    if len(cluster) > limit:
-        pytest.skip("a cluster longer than the limit is cut (see the zalgo test)")
     text = "ab" + cluster * 12
     chunks = split_for_slack(text, limit)
     assert "".join(chunks) == text and all(len(c) <= limit for c in chunks)
