@@ -1,6 +1,9 @@
 """Text conversion between Slack mrkdwn and Zendesk comment bodies.
 
 Everything here is a pure function: no network, no Slack/Zendesk SDK imports.
+Modules: ``slack_text`` (Slack -> Zendesk), ``zendesk_text`` and ``links``
+(Zendesk -> Slack), ``split`` (truncate, split_for_slack, cap_posts), ``html``,
+``replies``, ``emoji_codes`` and ``text`` (shared helpers); import from here.
 
 Direction Slack -> Zendesk (``slack_to_plain``, ``subject_from_slack``,
 ``slack_reply_to_zendesk``, ``files_block``) produces *plain text*: Slack control
