@@ -1,10 +1,14 @@
 """Tests for zsc.format: Slack <-> Zendesk text conversion."""
 
+import re
+
 import pytest
 
 from zsc.format import (
     NO_TEXT,
+    SLACK_CHUNK_LIMIT,
     ZWSP,
+    cap_posts,
     files_block,
     plain_from_html,
     slack_reply_to_zendesk,
@@ -172,7 +176,7 @@ ZENDESK_TO_SLACK = [
     ("<!here>", f"&lt;!{Z}here&gt;"),
     ("<@U123> hi", f"&lt;@{Z}U123&gt; hi"),
     ("<#C123|general>", "&lt;#C123|general&gt;"),
-    ("<https://evil.com|bank>", "&lt;https://evil.com|bank&gt;"),
+    ("<https://evil.com|bank>", "&lt;https://evil.com%7Cbank&gt;"),  # was: "|" kept (links.py)
     # broadcast words
     ("@here look", f"@{Z}here look"),
     ("@channel @everyone @group", f"@{Z}channel @{Z}everyone @{Z}group"),
@@ -198,16 +202,17 @@ ZENDESK_TO_SLACK = [
     ("snake__case__name", "snake__case__name"),
     ("** not bold **", "** not bold **"),
     ("**a** and **b**", "*a* and *b*"),
-    # markdown links: only http(s)/mailto, built from escaped parts
-    ("[site](https://x.com)", "<https://x.com|site>"),
-    ("[site](http://x.com/a?b=1&c=2)", "<http://x.com/a?b=1&amp;c=2|site>"),
-    ("[mail](mailto:a@b.com)", "<mailto:a@b.com|mail>"),
-    ("[wiki](https://en.wikipedia.org/wiki/Foo_(bar))", "<https://en.wikipedia.org/wiki/Foo_(bar)|wiki>"),
-    ("[pipe](https://x.com/a|b)", "<https://x.com/a%7Cb|pipe>"),
-    ("[<b>x</b>](https://x.com)", "<https://x.com|&lt;b&gt;x&lt;/b&gt;>"),
-    ("[@here](https://x.com)", f"<https://x.com|@{Z}here>"),
-    ("[**b**](https://x.com)", "<https://x.com|*b*>"),
-    ("**[x](http://a.com)**", "*<http://a.com|x>*"),
+    # markdown links: only http(s)/mailto, built from escaped parts, never labelled:
+    # "label (<url>)" (these were "<url|label>" before labels could hide the target)
+    ("[site](https://x.com)", "site (<https://x.com>)"),
+    ("[site](http://x.com/a?b=1&c=2)", "site (<http://x.com/a?b=1&amp;c=2>)"),
+    ("[mail](mailto:a@b.com)", "mail (<mailto:a@b.com>)"),
+    ("[wiki](https://en.wikipedia.org/wiki/Foo_(bar))", "wiki (<https://en.wikipedia.org/wiki/Foo_(bar)>)"),
+    ("[pipe](https://x.com/a|b)", "pipe (<https://x.com/a%7Cb>)"),
+    ("[<b>x</b>](https://x.com)", "&lt;b&gt;x&lt;/b&gt; (<https://x.com>)"),
+    ("[@here](https://x.com)", f"@{Z}here (<https://x.com>)"),
+    ("[**b**](https://x.com)", "*b* (<https://x.com>)"),
+    ("**[x](http://a.com)**", "*x (<http://a.com>)*"),
     ("[click](javascript:alert(1))", "[click](javascript:alert(1))"),
     ("[x](JavaScript:alert('@here'))", f"[x](JavaScript:alert('@{Z}here'))"),
     ("[x](data:text/html,<script>)", "[x](data:text/html,&lt;script&gt;)"),
@@ -241,6 +246,43 @@ ZENDESK_TO_SLACK = [
 @pytest.mark.parametrize("text,expected", ZENDESK_TO_SLACK)
 def test_zendesk_to_slack(text, expected):
     assert zendesk_to_slack(text) == expected
+
+
+LINKS_SAY_WHERE_THEY_GO = [
+    # the phishing shape: a label that is another address
+    ("[https://login.company.example](https://evil.example/phish)",
+     "https://login.company.example (<https://evil.example/phish>)"),
+    ("Reset it [here](https://evil.example/reset) today", "Reset it here (<https://evil.example/reset>) today"),
+    # a label that is the URL itself: just the URL
+    ("[https://x.com/a](https://x.com/a)", "<https://x.com/a>"),
+    ("[https://x.com/](https://x.com)", "<https://x.com>"),
+    ("[x.com/docs](https://x.com/docs/)", "<https://x.com/docs/>"),
+    ("[a@b.com](mailto:a@b.com)", "<mailto:a@b.com>"),
+    ("[ ](https://x.com)", "<https://x.com>"),  # no label: the URL
+    # typed Slack link syntax and pipes in URLs never give a label
+    ("<https://evil.example|https://good.example>", "&lt;https://evil.example%7Chttps://good.example&gt;"),
+    ("https://evil.example/|https://good.example", "https://evil.example/%7Chttps://good.example"),
+    ("<https://evil.example/|good>", "&lt;https://evil.example/%7Cgood&gt;"),
+    ("[https://good.example|x](https://evil.example)", "https://good.example%7Cx (<https://evil.example>)"),
+]
+
+
+@pytest.mark.parametrize("text,expected", LINKS_SAY_WHERE_THEY_GO)
+def test_zendesk_links_never_show_one_address_and_open_another(text, expected):
+    out = zendesk_to_slack(text)
+    assert out == expected
+    assert "|" not in out  # the only way to label a Slack link
+
+
+def test_a_subject_or_sender_name_with_a_spoofed_link_is_shown_as_it_goes():
+    # the email path and the daily report pass subjects and names through zendesk_to_slack
+    subject = "Your account: [https://login.company.example](https://evil.example/phish)"
+    assert zendesk_to_slack(subject) == "Your account: https://login.company.example (<https://evil.example/phish>)"
+    name = "[IT Support](https://evil.example) <https://evil.example|https://good.example>"
+    assert zendesk_to_slack(name) == (
+        "IT Support (<https://evil.example>) &lt;https://evil.example%7Chttps://good.example&gt;")
+    head = zendesk_comment_to_slack("https://evil.example/|https://good.example", "[bank](https://evil.example)")
+    assert head == "*https://evil.example/%7Chttps://good.example* (Zendesk): bank (<https://evil.example>)"
 
 
 def test_zendesk_to_slack_output_has_no_raw_controls():
@@ -356,6 +398,43 @@ def test_split_40k_emoji_never_broken():
     assert chunks == ["👍🏽" * 1750] * 11 + ["👍🏽" * 750]
 
 
+# clusters the old hand-written approximation did not know, and the usual ones
+CLUSTERS = [
+    "👨‍👩‍👧‍👦",  # ZWJ family
+    "🏳️‍🌈",  # flag with variation selector and ZWJ
+    "🏴\U000e0067\U000e0062\U000e0073\U000e0063\U000e0074\U000e007f",  # Scotland: tag sequence
+    "🇫🇷",  # regional indicator pair
+    "👋🏾",  # skin tone
+    "1️⃣",  # keycap
+    "e\u0301\u0323",  # two combining marks
+    "\u1100\u1161\u11a8",  # Hangul syllable from conjoining jamo
+    "\u0915\u094d\u0937\u093f",  # Devanagari conjunct with a spacing vowel sign
+]
+
+
+# (a cluster longer than the limit is cut: see the zalgo test)
+@pytest.mark.parametrize("cluster,limit", [(c, n) for c in CLUSTERS for n in (3, 7, 10, 16) if len(c) <= n])
+def test_split_and_truncate_never_cut_a_grapheme_cluster(cluster, limit):
+    text = "ab" + cluster * 12
+    chunks = split_for_slack(text, limit)
+    assert "".join(chunks) == text and all(len(c) <= limit for c in chunks)
+    for chunk in chunks:
+        assert chunk.replace("ab", "").replace(cluster, "") == ""  # whole clusters only
+    cut = truncate(text, limit)
+    assert len(cut) <= limit and cut.endswith("…")
+    assert cut[:-1].replace("ab", "").replace(cluster, "") == ""
+
+
+def test_a_cluster_longer_than_the_limit_is_still_cut_so_splitting_progresses():
+    zalgo = "Z" + "\u0336\u0301\u0317" * 40  # one cluster of 121 code points
+    text = "ok " + zalgo + " done"
+    chunks = split_for_slack(text, 50)
+    assert all(len(c) <= 50 for c in chunks)
+    assert "".join(chunks).replace(" ", "") == text.replace(" ", "")
+    assert chunks[0] == "ok" and chunks[-1].endswith("done")
+    assert len(truncate(zalgo, 20)) == 20
+
+
 def test_split_rejects_bad_limit():
     with pytest.raises(ValueError):
         split_for_slack("abc", 0)
@@ -463,6 +542,9 @@ HTMLS = [
     ("<a href='mailto:a@b.c'>a@b.c</a>", "a@b.c"),
     ("<a href='mailto:a@b.c'>Ann</a>", "Ann (a@b.c)"),
     ("<a href='javascript:alert(1)'>click</a>", "click"),
+    ("<a href='https://evil.example/phish'>https://login.company.example</a>",
+     "https://login.company.example (https://evil.example/phish)"),
+    ("<a href='https://x.com/docs/'>x.com/docs</a>", "https://x.com/docs/"),
     ("&lt;tag&gt;&nbsp;x &#x1F44D; &eacute;", "<tag> x 👍 é"),
     ("<pre>  code\n    indented</pre>", "  code\n    indented"),
     ("<p>x</p><pre>a\n  b</pre>", "x\n\na\n  b"),
@@ -479,6 +561,73 @@ def test_plain_from_html(html_text, expected):
     assert plain_from_html(html_text) == expected
 
 
+def test_an_email_layout_table_reads_as_lines_not_a_padded_grid():
+    html_text = (
+        "<html><head><style>td{padding:4px}</style></head><body><table width='100%'>"
+        "<tr><td><img src='logo.png' alt='ACME'></td><td align='right'>Order #1234</td></tr>"
+        "<tr><td colspan='2'><table><tr><td><p>Hi team,</p><p>The printer is <b>on fire</b>.</p>"
+        "<p>Thanks,<br>Jane</p></td><td>Call 555-0100</td></tr></table></td></tr>"
+        "<tr><td>Unsubscribe</td><td>Privacy</td></tr></table></body></html>")
+    assert plain_from_html(html_text) == (
+        "ACME Order #1234\n\nHi team,\n\nThe printer is on fire.\n\nThanks,\nJane\n\nCall 555-0100\n\n"
+        "Unsubscribe Privacy")
+
+
+def test_html_link_then_slack_says_where_it_goes():
+    html_text = "<p>Log in at <a href='https://evil.example/phish'>https://login.company.example</a></p>"
+    out = zendesk_to_slack(plain_from_html(html_text))
+    assert out == "Log in at https://login.company.example (https://evil.example/phish)"
+    assert "<" not in out and "|" not in out
+
+
 def test_html_then_slack_is_safe():
     html_text = "<p>@here &lt;!channel&gt;</p>"
     assert zendesk_to_slack(plain_from_html(html_text)) == f"@{Z}here &lt;!{Z}channel&gt;"
+
+
+# ---------------------------------------------------------------------------
+# cap_posts
+# ---------------------------------------------------------------------------
+
+LINK = "<https://acme.zendesk.com/agent/tickets/7|#7>"
+TAIL = "\n… continued in Zendesk: " + LINK
+
+
+def assert_capped(chunks, max_posts):
+    assert 1 <= len(chunks) <= max_posts
+    assert all(len(c) <= SLACK_CHUNK_LIMIT for c in chunks)
+    assert chunks[-1].endswith(TAIL)
+    head = chunks[-1][: -len(TAIL)]
+    assert head.strip() and head == head.rstrip()
+    assert head.count("```") % 2 == 0  # no open code block
+    assert head.count("<") == head.count(">")  # no token cut in half (all "<" in mrkdwn start one)
+    assert not re.search(r"&[#\w]*$", head)  # no entity cut in half
+    return head
+
+
+def test_a_100k_character_comment_is_capped_with_a_continuation_line():
+    body = "Logs & <details> at https://x.com/a?b=1&c=2 and [the runbook](https://wiki.example/run) ok. " * 1100
+    assert len(body) > 100_000
+    whole = split_for_slack(zendesk_comment_to_slack("Ann", body))
+    chunks = cap_posts(whole, 5, LINK)
+    assert len(whole) > 25 and len(chunks) == 5 and chunks[:4] == whole[:4]
+    head = assert_capped(chunks, 5)
+    assert whole[4].startswith(head) and whole[4][len(head)] == " "  # cut at a word
+
+
+def test_a_5000_line_code_block_is_capped_with_its_block_closed():
+    body = "```\n" + "\n".join(f"line {i} x<y && z" for i in range(5000)) + "\n```"
+    chunks = cap_posts(split_for_slack(zendesk_comment_to_slack("Ann", body)), 3, LINK)
+    assert len(chunks) == 3
+    head = assert_capped(chunks, 3)
+    assert head.endswith("\n```") and re.search(r"line \d+ x&lt;y &amp;&amp; z\n```$", head)
+
+
+def test_few_chunks_are_left_alone_and_a_full_last_chunk_is_cut_at_a_word():
+    assert cap_posts(["a", "b"], 2, LINK) == ["a", "b"]
+    words = "word " * 699 + "word"  # 3499 chars: no room for the tail
+    chunks = cap_posts([words, words, words], 2, LINK)
+    assert chunks[0] == words and chunks[1].startswith("word word") and chunks[1].endswith(" word" + TAIL)
+    assert len(chunks[1]) <= SLACK_CHUNK_LIMIT
+    with pytest.raises(ValueError):
+        cap_posts(["a", "b"], 0, LINK)

@@ -5,19 +5,24 @@ only when asked for twice (trace level and [logging] message_bodies)."""
 from __future__ import annotations
 
 import base64
+import http.server
 import io
 import json
 import logging
 import os
 import sys
+import threading
 import warnings
+from urllib.parse import quote, quote_plus
 
 import pytest
+import requests
 from loguru import logger
 
 from tests.flow.conftest import sim, world  # noqa: F401 - the simulated team
 from tests.flow.world import PD_TOKEN, SLACK_TOKEN, ZD_TOKEN
 from zsc import logs
+from zsc.adapters.zendesk import _error_text
 
 
 @pytest.fixture(autouse=True)
@@ -235,3 +240,137 @@ def test_no_secret_reaches_any_output_through_failures(world):
     everything = "\n".join(outputs)
     for secret in secrets_of_world(world):
         assert secret not in everything
+
+
+# ---------------------------------------------------------------- redaction, precisely
+
+
+@pytest.mark.parametrize("text", [
+    "copy it from api.slack.com/apps → Basic Information",
+    "Basic Auth is not supported; use an API token",
+    "a basic test of the setup",
+    "Bearer of bad news",
+    "Bearer tokens are refused by this endpoint",
+    "the token was refused (invalid_auth)",
+    "[slack] token: expected a secret",
+    "token=expected a value",
+    "password: required",
+])
+def test_ordinary_sentences_zsc_prints_come_out_unchanged(text):
+    redactor = logs.Redactor()
+    redactor.add(["zd-secret-token-1234"])  # with known secrets too: the base64 scan runs
+    assert redactor(text) == text
+
+
+TOKEN = "Zd0Tok3nAbCdEfGhIjKlMnOpQrStUvWxYz012345"  # the shape of a Zendesk API token
+EMAIL = "agent@example.com"
+BASIC = base64.b64encode(f"{EMAIL}/token:{TOKEN}".encode()).decode()
+
+
+@pytest.mark.parametrize("text,kept", [
+    # shapes, value unknown
+    ("Authorization: Bearer ya29.a0AfH6SMBx", "Authorization: Bearer [redacted]"),
+    ("Authorization: Bearer abcdefghijklmnopqrstuvwxyzabcd", "Authorization: Bearer [redacted]"),
+    (f"Authorization: Basic {base64.b64encode(b'client-id:s3cret').decode()}", "Authorization: Basic [redacted]"),
+    ("GET /x?access_token=AbCdEfGh&x=1", "GET /x?access_token=[redacted]&x=1"),
+    ('{"client_secret":"whatever-it-is"}', '{"client_secret":"[redacted]"}'),
+    ("token='plainwords'", "token='[redacted]'"),
+    ("https://bot:pa55word@zendesk.example/api", "https://bot:[redacted]@zendesk.example/api"),
+])
+def test_credentials_in_headers_json_query_strings_and_urls_are_redacted(text, kept):
+    assert logs.Redactor()(text) == kept
+
+
+def test_known_secrets_are_redacted_in_their_encoded_forms():
+    redactor = logs.Redactor()
+    secret = "s3cr3t/with+symbols="
+    redactor.add([secret, TOKEN])
+    redactor.add_basic("client-id-123", "oauth-client-secret-xyz")
+    percent = quote(secret, safe="")
+    assert percent != secret and redactor(f"POST body client_id=1&x={percent}") == "POST body client_id=1&x=[redacted]"
+    assert redactor(f"form {quote_plus(secret)} end") == "form [redacted] end"
+    # base64 of "email/token:TOKEN" is found though the email was never given
+    assert redactor(f"echo: {BASIC}") == "echo: [redacted]"
+    assert redactor(f"echo: {BASIC.rstrip('=')}") == "echo: [redacted]"
+    assert redactor(f"?auth={quote(BASIC, safe='')}&y=2") == "?auth=[redacted]&y=2"
+    assert TOKEN not in redactor(f"x=abc{BASIC}")  # glued to other text: still found
+    oauth = base64.b64encode(b"client-id-123:oauth-client-secret-xyz").decode()
+    assert redactor(f"credentials {oauth} sent") == "credentials [redacted] sent"
+    assert redactor(f"credentials {quote(oauth, safe='')} sent") == "credentials [redacted] sent"
+    urlsafe = base64.urlsafe_b64encode(b"client-id-123:oauth-client-secret-xyz").decode()
+    assert "oauth-client-secret" not in redactor(urlsafe) and redactor(urlsafe) == "[redacted]"
+
+
+class _EchoAuth(http.server.BaseHTTPRequestHandler):
+    """A fake API that quotes the request's Authorization header in its error, as
+    some proxies and badly written APIs do."""
+
+    def do_GET(self):  # noqa: N802 - http.server's name
+        auth = self.headers.get("Authorization", "")
+        status = 401 if self.path.startswith("/api/v2/users/me") else 500
+        if self.path.endswith(".json"):
+            body = json.dumps({"error": "Unauthorized", "description": f"bad credentials in '{auth}'"})
+            kind = "application/json"
+        else:
+            body, kind = f"upstream failed for Authorization: {auth} ({quote(auth, safe='')})", "text/plain"
+        data = body.encode()
+        self.send_response(status)
+        self.send_header("Content-Type", kind)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def echo_api():
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _EchoAuth)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+    thread.join(5)
+
+
+def _quoted_errors(response) -> list[str]:
+    """The error text as zsc's adapters quote it: the Zendesk adapter's reading of
+    the body, requests' own exception, the body itself (debug logging)."""
+    try:
+        response.raise_for_status()
+    except requests.HTTPError as exc:
+        raised = str(exc)
+    return [f"GET /api/v2/users/me.json: HTTP {response.status_code} {_error_text(response)}",
+            raised, response.text]
+
+
+@pytest.mark.parametrize("registered", ["basic pair", "token only"])
+def test_a_fake_api_echoing_the_authorization_header_leaks_nothing(echo_api, registered):
+    redactor = logs.Redactor()
+    if registered == "basic pair":
+        redactor.add_basic(f"{EMAIL}/token", TOKEN)
+    else:  # what zsc.auth registers today: the value alone
+        redactor.add([TOKEN])
+    bearer = "oauthAcc3ssT0kenValue9876543210"
+    redactor.add([bearer])
+    with requests.Session() as session:
+        session.trust_env = False
+        answers = [
+            session.get(f"{echo_api}/api/v2/users/me.json", auth=(f"{EMAIL}/token", TOKEN), timeout=5),
+            session.get(f"{echo_api}/api/v2/tickets", auth=(f"{EMAIL}/token", TOKEN), timeout=5),
+            session.get(f"{echo_api}/api/v2/users/me.json", headers={"Authorization": f"Bearer {bearer}"}, timeout=5),
+            session.get(f"{echo_api}/api/v2/search", headers={"Authorization": f"Bearer {bearer}"}, timeout=5),
+        ]
+    assert [r.status_code for r in answers] == [401, 500, 401, 500]
+    assert BASIC in answers[0].text and bearer in answers[2].text  # the API did echo them
+    for response in answers:
+        for text in _quoted_errors(response):
+            out = redactor(text)
+            for leaked in (TOKEN, BASIC, BASIC.rstrip("="), quote(BASIC, safe=""), bearer):
+                assert leaked not in out, (text, out)
+    # and with no value registered at all, the shapes still catch the headers
+    for response in answers:
+        out = logs.Redactor()(response.text)
+        assert BASIC.rstrip("=") not in out and bearer not in out
