@@ -40,12 +40,12 @@ class DryRunZendesk(_DryRun):
         return -next(self._ids), None
 
     def add_comment(self, ticket_id: int, body: str, *, public: bool, author_id: int | None = None,
-                    status: str | None = None) -> int | None:
+                    status: str | None = None, key: str | None = None) -> int | None:
         kind = "public comment" if public else "internal note"
         self._would(f"add a {kind} to ticket #{ticket_id}" + (f" and set it {status}" if status else ""))
         return -next(self._ids)
 
-    def set_status(self, ticket_id: int, status: str) -> None:
+    def set_status(self, ticket_id: int, status: str, key: str | None = None) -> None:
         self._would(f"set ticket #{ticket_id} {status}")
 
     def update_external_id(self, ticket_id: int, external_id: str) -> None:

@@ -173,6 +173,28 @@ class Comment:
 
 
 @dataclass(frozen=True)
+class Audit:
+    """One ticket update as Zendesk keeps it: zsc's intent key (from the update's
+    metadata), the comment it added and the status it set, if any."""
+
+    id: int
+    key: str | None = None
+    comment_id: int | None = None
+    status: str | None = None
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "Audit":
+        metadata = data.get("metadata") if isinstance(data.get("metadata"), dict) else {}
+        custom = metadata.get("custom") if isinstance(metadata.get("custom"), dict) else {}
+        events = data.get("events") if isinstance(data.get("events"), list) else []
+        comment = next((e for e in events if isinstance(e, dict) and e.get("type") == "Comment"), None)
+        status = next((e.get("value") for e in events if isinstance(e, dict) and e.get("type") in ("Change", "Create")
+                       and e.get("field_name") == "status"), None)
+        return cls(id=int(data.get("id") or 0), key=_str(custom.get("zsc_key")),
+                   comment_id=_int(comment.get("id")) if comment else None, status=_str(status))
+
+
+@dataclass(frozen=True)
 class ZendeskUser:
     id: int
     name: str

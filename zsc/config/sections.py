@@ -83,6 +83,9 @@ class SyncConfig:
     dry_run: bool
     thread_window_days: int
     http_timeout: float
+    park_after_attempts: int
+    park_after_minutes: int
+    max_slack_posts_per_comment: int
 
 
 @dataclass(frozen=True)

@@ -141,6 +141,13 @@ SETTINGS: tuple[Setting, ...] = (
             "Days of channel history read each cycle to spot new thread replies; open threads older "
             "than that are asked directly, a few per cycle."),
     Setting("sync", "http_timeout", Number("seconds"), 20.0, "Timeout of each Slack and Zendesk request, in seconds."),
+    Setting("sync", "park_after_attempts", Integer(1), 5,
+            "An item (message, reply, comment, ticket) that fails this many polls in a row..."),
+    Setting("sync", "park_after_minutes", Integer(0), 15,
+            "...and for at least this many minutes is parked: recorded with its error, shown by `zsc status` and "
+            "`zsc check-missing`, retried by `check-missing --fix`; the sync moves past it."),
+    Setting("sync", "max_slack_posts_per_comment", Integer(1), 3,
+            "A Zendesk comment longer than this many Slack posts is cut, ending with a link to the ticket."),
     # [commands]
     Setting("commands", "resolve_status", Choice("solved", "closed"), "solved",
             "Status a ticket gets when it is resolved from Slack."),

@@ -19,11 +19,12 @@ from typing import Any, Callable, Iterator
 import peewee as pw
 
 from zsc.errors import UserError
-from zsc.store.models import (DONE_STATUSES, OPEN_STATUSES, Checkpoint, CommandRun, Intent, Issue, MirroredItem,
-                              ReportRun, SlackUser, SourceStatus, TicketFlag, ZendeskUser, db_proxy, upsert, utcnow)
+from zsc.store.models import (DONE_STATUSES, OPEN_STATUSES, Checkpoint, CommandRun, FailingItem, Intent, Issue,
+                              MirroredItem, ReportRun, SlackUser, SourceStatus, TicketFlag, ZendeskUser, db_proxy,
+                              upsert, utcnow)
 from zsc.store.schema import SCHEMA_VERSION, open_database, schema_version, upgrade
 
-__all__ = ["Store", "StoreError", "Issue", "Intent", "CommandRun", "ReportRun", "SlackUser", "ZendeskUser",
+__all__ = ["Store", "StoreError", "Issue", "Intent", "CommandRun", "ReportRun", "SlackUser", "ZendeskUser", "FailingItem",
            "opened", "open_store", "utcnow", "TO_SLACK", "TO_ZENDESK", "OPEN_STATUSES", "DONE_STATUSES", "SCHEMA_VERSION"]
 
 # Directions of a mirrored item.
@@ -72,6 +73,7 @@ class Store:
     def __init__(self, url: str) -> None:
         self.url = url
         self._pending: set[str] | None = None
+        self._failing: set[str] | None = None  # keys of failing (or parked) items, cached per cycle
         self._recorded: dict[int, _Recorded] = {}
         self.db = open_database(url)
         db_proxy.initialize(self.db)
@@ -108,6 +110,7 @@ class Store:
 
     def reset_caches(self) -> None:
         self._pending = None
+        self._failing = None
         self._recorded.clear()
 
     def _exec(self, sql: str, params: tuple) -> Any:
@@ -390,9 +393,10 @@ class Store:
     def slack_user(self, user_id: str) -> SlackUser | None:
         return SlackUser.get_or_none(SlackUser.slack_user_id == user_id)
 
-    def save_slack_user(self, user_id: str, name: str, email: str | None, zendesk_user_id: int | None = None) -> SlackUser:
+    def save_slack_user(self, user_id: str, name: str, email: str | None, zendesk_user_id: int | None = None,
+                        fetched_at: datetime | None = None) -> SlackUser:
         upsert(SlackUser, slack_user_id=user_id, name=name, email=email, zendesk_user_id=zendesk_user_id,
-               fetched_at=utcnow())
+               fetched_at=fetched_at or utcnow())
         return self.slack_user(user_id)
 
     def slack_people_with_email(self, limit: int) -> list[str]:
@@ -431,13 +435,16 @@ class Store:
         ReportRun.create(day=day, posted_at=utcnow(), late=late, slack_ts=slack_ts)
 
     # ---- health ----
-    def mark_source(self, source: str, error: str | None = None, when: datetime | None = None) -> None:
+    def mark_source(self, source: str, error: str | None = None, when: datetime | None = None,
+                    completed: bool | None = None) -> None:
+        """A poll of `source` ran: `completed` (default: no error) moves its last success;
+        `error` is what failed in it, whole or single items."""
         when = when or utcnow()
         row, _ = SourceStatus.get_or_create(source=source)
         row.last_attempt_at = when
-        if error is None:
+        if error is None if completed is None else completed:
             row.last_success_at = when
-        else:
+        if error is not None:
             row.last_error_at = when
             row.last_error = error
         row.save()
@@ -447,6 +454,59 @@ class Store:
 
     def source_statuses(self) -> dict[str, SourceStatus]:
         return {row.source: row for row in SourceStatus.select()}
+
+    # ---- failing and parked items ----
+    def _failing_keys(self) -> set[str]:
+        if self._failing is None:
+            self._failing = {key for (key,) in self._exec('SELECT "key" FROM failing_item', ())}
+        return self._failing
+
+    def failing_item(self, key: str) -> FailingItem | None:
+        if key not in self._failing_keys():
+            return None
+        return FailingItem.get_or_none(FailingItem.key == key)
+
+    def note_failure(self, key: str, label: str, error: str, *, channel: str | None = None, ts: str | None = None,
+                     ticket_id: int | None = None) -> FailingItem:
+        """One more failed attempt at the item `key`; returns its record."""
+        now = utcnow()
+        row = FailingItem.get_or_none(FailingItem.key == key)
+        if row is None:
+            row = FailingItem.create(key=key, label=label, channel=channel, ts=ts, ticket_id=ticket_id, error=error,
+                                     attempts=1, first_failed_at=now, last_failed_at=now)
+            self._failing_keys().add(key)
+            return row
+        row.attempts, row.error, row.last_failed_at = row.attempts + 1, error, now
+        row.save()
+        return row
+
+    def park(self, key: str) -> None:
+        FailingItem.update(parked_at=utcnow()).where(FailingItem.key == key).execute()
+
+    def is_parked(self, key: str) -> bool:
+        row = self.failing_item(key)
+        return row is not None and row.parked_at is not None
+
+    def clear_failure(self, key: str) -> None:
+        """The item went through: forget its failures (cheap when it never failed)."""
+        if key in self._failing_keys():
+            FailingItem.delete().where(FailingItem.key == key).execute()
+            self._failing_keys().discard(key)
+
+    def failing_items(self, parked: bool | None = None) -> list[FailingItem]:
+        """Failing items (all, only parked ones, or only those still retried), oldest failure first."""
+        query = FailingItem.select().order_by(FailingItem.first_failed_at, FailingItem.key)
+        if parked is True:
+            query = query.where(FailingItem.parked_at.is_null(False))
+        elif parked is False:
+            query = query.where(FailingItem.parked_at.is_null(True))
+        return list(query)
+
+    def unpark_all(self) -> int:
+        """Give every parked item a fresh start (`check-missing --fix`); returns how many."""
+        count = FailingItem.delete().execute()
+        self._failing = None
+        return count
 
 
 # Every public method turns a database failure into StoreError.

@@ -194,9 +194,29 @@ class TicketFlag(BaseModel):
         primary_key = pw.CompositeKey("ticket_id", "name")
 
 
+class FailingItem(BaseModel):
+    """An item (a Slack message or reply, a ticket, a comment) whose handling failed,
+    and how often; parked once it has failed long enough, so it blocks nothing (v4)."""
+
+    key = pw.CharField(primary_key=True, max_length=255)  # "slack:<channel>:<ts>", "zendesk:<ticket>"...
+    label = pw.CharField(max_length=255)  # where, for people: "Slack C123/1700000000.000100"
+    channel = pw.CharField(null=True, max_length=32)
+    ts = pw.CharField(null=True, max_length=32)
+    ticket_id = pw.BigIntegerField(null=True)
+    error = pw.TextField(default="")
+    attempts = pw.IntegerField(default=0)
+    first_failed_at = pw.DateTimeField(default=utcnow)
+    last_failed_at = pw.DateTimeField(default=utcnow)
+    parked_at = pw.DateTimeField(null=True, index=True)
+
+    class Meta:
+        table_name = "failing_item"
+
+
 V1_MODELS = [Meta, Issue, MirroredItem, Intent, Checkpoint, SlackUser, ZendeskUser]
 V2_MODELS = [SourceStatus, CommandRun, ReportRun]
 V3_MODELS = [TicketFlag]
+V4_MODELS = [FailingItem]
 
 
 def upsert(model: type[pw.Model], **values: Any) -> None:

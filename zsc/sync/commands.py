@@ -166,7 +166,7 @@ def resolve(inv: Invocation) -> str:
     replies: list[str] = []
 
     def do() -> str:
-        ctx.zendesk.set_status(issue.ticket_id, status)  # the same status twice is harmless
+        ctx.zendesk.set_status(issue.ticket_id, status, key=inv.ref)  # the same status twice is harmless
         return status
 
     def find(_intent: Any) -> str | None:

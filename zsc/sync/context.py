@@ -20,8 +20,10 @@ class CycleResult:
     """What a cycle did and what failed; `sync-once` prints it and picks its exit code."""
 
     actions: list[str] = field(default_factory=list)
-    failures: list[str] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)  # items that failed this time, and whole-poll failures
+    parked: list[str] = field(default_factory=list)  # items given up on this time (see zsc.sync.parking)
     auth_refused: bool = False  # a credential was refused: retrying soon cannot help
+    incomplete: bool = False  # the poll itself did not finish (as opposed to single items failing)
 
     def did(self, line: str, detail: str | None = None, **fields: Any) -> None:
         """Record an action. `detail` is customer text (a subject): printed for the
@@ -39,7 +41,9 @@ class CycleResult:
     def merge(self, other: "CycleResult") -> None:
         self.actions.extend(other.actions)
         self.failures.extend(other.failures)
+        self.parked.extend(other.parked)
         self.auth_refused |= other.auth_refused
+        self.incomplete |= other.incomplete
 
     @property
     def ok(self) -> bool:

@@ -6,10 +6,9 @@ unknown; the next attempt first looks the key up on the far side."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
 from typing import Any, Callable
 
-from zsc.adapters.records import Comment, Message
+from zsc.adapters.records import Message
 from zsc.errors import Ambiguous, ApiError, NotFound
 from zsc.store import TO_SLACK, TO_ZENDESK, Issue
 from zsc.sync import keys
@@ -95,66 +94,57 @@ def ts_with_ref(messages: list[Message], ref: str) -> str | None:
 def comment_once(ctx: SyncContext, issue: Issue, key: str, kind: str, body: str, *, public: bool,
                  author_id: int | None, slack_ts: str | None = None, ref: str | None = None,
                  status: str | None = None, extra: Callable[[int | None], None] | None = None) -> int | None:
-    """Add a Zendesk comment once (returns its id; None when added before).
-    Zendesk has no idempotency key for comments, so a
-    lost answer is resolved by finding our comment by author and exact body among
-    the ticket's comments written since the intent, not yet mapped to anything."""
+    """Add a Zendesk comment once (returns its id; None when added before). Zendesk has
+    no idempotency key for comments, so the intent key rides in the update's audit
+    metadata, and a lost answer is resolved by finding the audit with that key -- by
+    id, never by comparing text (Zendesk re-renders what it is sent)."""
     author = author_id or ctx.config.zendesk.agent_user_id
     recorded = ctx.store.recorded(issue)
     if (slack_ts and slack_ts in recorded.slack_ts) or (ref and ref in recorded.refs):
         return None
 
     def do() -> int | None:
-        return ctx.zendesk.add_comment(issue.ticket_id, body, public=public, author_id=author, status=status)
+        return ctx.zendesk.add_comment(issue.ticket_id, body, public=public, author_id=author, status=status, key=key)
 
-    def find(intent) -> int | None:
-        # what was sent then, not what the Slack message says now (it may have been edited)
-        data = intent.data
-        try:
-            return find_written_comment(ctx, issue, intent.created_at, data.get("author_id", author),
-                                        data.get("body", body))
-        except NotFound:
-            return None  # the ticket is gone: nothing of ours is there (the write then says so)
+    def find(_intent) -> int | None:
+        return written_comment(ctx, issue.ticket_id, key)
 
     def record(comment_id: int | None) -> None:
         ctx.store.record_item(issue, TO_ZENDESK, kind, slack_ts=slack_ts, comment_id=comment_id, ref=ref)
         if extra:
             extra(comment_id)
 
-    payload = {"ticket_id": issue.ticket_id, "slack_ts": slack_ts, "body": body, "author_id": author,
-               "kind": kind, "ref": ref}
+    payload = {"ticket_id": issue.ticket_id, "slack_ts": slack_ts, "author_id": author, "kind": kind, "ref": ref}
     return once(ctx, key, kind, issue, payload, do, find, record)
 
 
-def find_written_comment(ctx: SyncContext, issue: Issue, since: datetime, author_id: int, body: str,
-                         comments: list[Comment] | None = None) -> int | None:
-    mapped = ctx.store.mapped_comment_ids(issue)
-    floor = (since - timedelta(minutes=2)).isoformat()  # clock skew between us and Zendesk
-    for comment in comments if comments is not None else ctx.zendesk.comments(issue.ticket_id):
-        if comment.id in mapped or comment.author_id != author_id or comment.via_channel not in (None, "api"):
-            continue  # zsc writes through the API: the same words by email or in the web UI are someone else's
-        if comment.body.strip() == body.strip() and (not comment.created_at or comment.created_at[:19] >= floor[:19]):
-            return comment.id
-    return None
+def written_comment(ctx: SyncContext, ticket_id: int, key: str) -> int | None:
+    """The id of the comment zsc's write `key` added to the ticket, if that write happened."""
+    try:
+        audit = ctx.zendesk.find_write(ticket_id, key)
+    except NotFound:
+        return None  # the ticket is gone: nothing of ours is there (the write then says so)
+    return audit.comment_id if audit else None
 
 
-def resolve_pending_comments(ctx: SyncContext, issue: Issue, comments: list[Comment]) -> None:
+COMMENT_KEYS = ("comment:", "permalink:", "command:")  # intents whose write adds a comment to the issue's ticket
+
+
+def resolve_pending_comments(ctx: SyncContext, issue: Issue) -> None:
     """Before mirroring a ticket's comments to Slack, claim the ones zsc itself wrote
-    but never heard back about, so they are not echoed into the thread."""
+    but never heard back about (found by their intent keys in the ticket's audits), so
+    they are not echoed into the thread."""
     if not ctx.store.has_pending():
         return
     for intent in ctx.store.pending_intents():
-        if intent.issue_id != issue.id or not intent.key.startswith(("comment:", "permalink:", "command:")):
+        if intent.issue_id != issue.id or not intent.key.startswith(COMMENT_KEYS):
             continue
         data = intent.data
-        body, author = data.get("body"), data.get("author_id")
-        if body is None or author is None:
-            continue
         recorded = ctx.store.recorded(issue)
         if data.get("slack_ts") in recorded.slack_ts or data.get("ref") in recorded.refs:
             ctx.store.finish_intent(intent.key)  # its item was recorded another way (a follow-up): stale
             continue
-        found = find_written_comment(ctx, issue, intent.created_at, author, body, comments)
+        found = written_comment(ctx, issue.ticket_id, intent.key)
         if found is not None:
             with ctx.store.atomic():
                 ctx.store.record_item(issue, TO_ZENDESK, data.get("kind", "reply"), slack_ts=data.get("slack_ts"),

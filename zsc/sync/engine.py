@@ -20,7 +20,7 @@ from zsc.errors import ApiError, AuthError, NotFound, RateLimited
 from zsc.runtime import Stopping
 from zsc.store import Issue, Store, utcnow
 from zsc.store import open_store as store_at
-from zsc.sync import email, keys
+from zsc.sync import email, keys, parking
 from zsc.sync import slack_to_zendesk as s2z
 from zsc.sync import zendesk_to_slack as z2s
 from zsc.sync.context import CycleResult, SyncContext
@@ -179,14 +179,19 @@ def run_source(ctx: SyncContext, source: Source, fn: Callable[[SyncContext], Non
     except Stopping:
         raise
     except RateLimited as exc:
+        ctx.result.incomplete = True
         ctx.result.failed(f"{source}: {exc}")
     except AuthError as exc:
-        ctx.result.auth_refused = True
+        ctx.result.auth_refused = ctx.result.incomplete = True
         ctx.result.failed(str(exc))
     except ApiError as exc:
+        ctx.result.incomplete = True
         ctx.result.failed(f"{source} poll: {exc}")
     if not ctx.dry_run:
-        ctx.store.mark_source(source, "; ".join(ctx.result.failures)[:500] or None)
+        # A poll that finished is a success even when single items failed: they are
+        # retried (and parked in the end), and the source is not stale.
+        ctx.store.mark_source(source, "; ".join(ctx.result.failures)[:500] or None,
+                              completed=not ctx.result.incomplete)
     return ctx.result
 
 
@@ -198,17 +203,6 @@ def cycle(ctx: SyncContext, since: datetime | None = None) -> CycleResult:
     return result
 
 
-def one_item(ctx: SyncContext, label: str, handle: Callable[[], Any], **fields: Any) -> bool:
-    """Handle one item: its failure is recorded and the poll goes on with the next.
-    A refused credential or a rate limit is not the item's: it ends the whole poll."""
-    try:
-        handle()
-        return True
-    except (AuthError, RateLimited):
-        raise
-    except ApiError as exc:
-        ctx.result.failed(f"{label}: {exc}", **fields)
-        return False
 
 
 # ---------------------------------------------------------------- Slack
@@ -222,8 +216,8 @@ def poll_slack(ctx: SyncContext) -> None:
     for message in parents:
         runtime.check()
         ts = message.ts
-        if not one_item(ctx, f"Slack {channel}/{ts}", lambda: handle_parent(ctx, message, is_new=ts_after(ts, top)),
-                        channel=channel, thread_ts=ts):
+        if not parking.attempt(ctx, keys.slack_item(channel, ts), f"Slack {channel}/{ts}",
+                               lambda: handle_parent(ctx, message, is_new=ts_after(ts, top)), channel=channel, ts=ts):
             blocked = True
             continue
         if not blocked and ts_after(ts, top):
@@ -256,8 +250,8 @@ def sweep_old_threads(ctx: SyncContext) -> None:
     turn += old[:OLD_SWEEP_PER_CYCLE - len(turn)]  # wrap around
     for issue in dict.fromkeys(turn):
         runtime.check()
-        one_item(ctx, f"Slack {issue.channel}/{issue.thread_ts}", lambda: s2z.mirror_replies(ctx, issue, None),
-                 channel=issue.channel, thread_ts=issue.thread_ts)
+        parking.attempt(ctx, keys.slack_item(issue.channel, issue.thread_ts), f"Slack {issue.channel}/{issue.thread_ts}",
+                        lambda: s2z.mirror_replies(ctx, issue, None), channel=issue.channel, ts=issue.thread_ts)
         ctx.store.set_checkpoint(keys.OLD_SWEEP, issue.thread_ts)
 
 
@@ -342,7 +336,8 @@ def handle_ticket(ctx: SyncContext, ticket: Ticket) -> bool:
         elif z2s.needs_sync(issue, ticket):
             z2s.sync_ticket(ctx, issue, ticket)
 
-    return one_item(ctx, f"Zendesk ticket #{ticket.id}", handle, ticket_id=ticket.id)
+    return parking.attempt(ctx, keys.ticket_item(ticket.id), f"Zendesk ticket #{ticket.id}", handle,
+                           ticket_id=ticket.id)
 
 
 POLLS: dict[Source, Callable[[SyncContext], None]] = {"slack": poll_slack, "zendesk": poll_zendesk}

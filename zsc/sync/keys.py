@@ -67,3 +67,20 @@ OLD_SWEEP = "slack:old_thread_sweep"  # the last old thread asked for replies
 EXPORT_CURSOR = "zendesk:export_cursor"  # the incremental export's after_cursor
 EXPORT_START = "zendesk:export_start"  # where the export (re)starts, epoch seconds; also "mail since"
 CURSOR_PREFIXES = ("slack:", "zendesk:")
+
+
+# ---------------------------------------------------------------- items (for failure counting and parking)
+
+def slack_item(channel: str, ts: str) -> str:
+    """A Slack message or reply."""
+    return f"slack:{channel}:{ts}"
+
+
+def ticket_item(ticket_id: int) -> str:
+    """A Zendesk ticket (its changes as a whole)."""
+    return f"zendesk:{ticket_id}"
+
+
+def comment_item(ticket_id: int, comment_id: int) -> str:
+    """One Zendesk comment."""
+    return f"zendesk:{ticket_id}:{comment_id}"

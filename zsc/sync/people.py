@@ -7,12 +7,16 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Callable
 
-from zsc.errors import NotFound
+from loguru import logger
+
+from zsc.errors import ApiError, AuthError, RateLimited
 from zsc.store import utcnow
 from zsc.sync.context import SyncContext
 
 REFRESH = timedelta(hours=24)
+UNKNOWN_REFRESH = timedelta(hours=1)  # someone Slack would not tell us about: ask again after this
 NO_ZENDESK_USER = 0  # cached "searched, not found" (ids start at 1)
+_told: set[str] = set()  # people whose lookup failure was logged (once per process)
 
 
 @dataclass(frozen=True)
@@ -38,17 +42,35 @@ def _memo(ctx: SyncContext, key: tuple, compute: Callable[[], Any]) -> Any:
 
 
 def _slack_person(ctx: SyncContext, user_id: str, fallback_name: str | None) -> Person:
+    """Never fails: someone Slack will not tell us about (another organisation in a
+    shared channel: user_not_found / user_not_visible; a deactivated account; a 5xx)
+    gets the name the message carries, else their id, and the message still goes
+    through in this cycle. Such a fallback is kept for UNKNOWN_REFRESH, not a day."""
     cached = ctx.store.slack_user(user_id)
     if cached and utcnow() - cached.fetched_at < REFRESH:
         return Person(user_id, cached.name, cached.email)
     try:
         info = ctx.slack.user(user_id)
-        name, email = info.name, info.email
-    except NotFound:
-        name, email = fallback_name or user_id, None
-    ctx.store.save_slack_user(user_id, name, email,
-                              cached.zendesk_user_id if cached and cached.email == email else None)
-    return Person(user_id, name, email)
+    except (AuthError, RateLimited):
+        raise  # not about this person: the whole poll stops
+    except ApiError as exc:
+        _tell_once(f"slack:{user_id}", "Slack user {} could not be looked up ({}); named \"{}\" for now",
+                   user_id, exc, fallback_name or user_id)
+        if cached:  # an older answer beats a guess
+            return Person(user_id, cached.name, cached.email)
+        name = fallback_name or user_id
+        # saved as fetched long ago, so it is asked again after UNKNOWN_REFRESH rather than in a day
+        ctx.store.save_slack_user(user_id, name, None, None, fetched_at=utcnow() - (REFRESH - UNKNOWN_REFRESH))
+        return Person(user_id, name, None)
+    ctx.store.save_slack_user(user_id, info.name, info.email,
+                              cached.zendesk_user_id if cached and cached.email == info.email else None)
+    return Person(user_id, info.name, info.email)
+
+
+def _tell_once(key: str, message: str, *args: object) -> None:
+    if key not in _told:
+        _told.add(key)
+        logger.warning(message, *args)
 
 
 def slack_name(ctx: SyncContext, user_id: str) -> str | None:
@@ -67,7 +89,14 @@ def _zendesk_user_for(ctx: SyncContext, person: Person) -> int | None:
     cached = ctx.store.slack_user(person.slack_user_id)
     if cached and cached.zendesk_user_id is not None and utcnow() - cached.fetched_at < REFRESH:
         return cached.zendesk_user_id or None
-    user = ctx.zendesk.find_user(person.email)
+    try:
+        user = ctx.zendesk.find_user(person.email)
+    except (AuthError, RateLimited):
+        raise
+    except ApiError as exc:  # no answer now: write as the agent this time, ask again next cycle
+        _tell_once(f"zendesk-search:{person.email}", "Zendesk user search for {} failed ({}); the agent writes "
+                   "their comment this time", person.slack_user_id or person.name, exc)
+        return None
     found = user.id if user else NO_ZENDESK_USER
     if person.slack_user_id:
         ctx.store.save_slack_user(person.slack_user_id, person.name, person.email, found)
@@ -86,7 +115,11 @@ def _zendesk_name(ctx: SyncContext, user_id: int) -> str:
         return cached.name
     try:
         user = ctx.zendesk.user(user_id)
-    except NotFound:
-        return f"user {user_id}"
+    except (AuthError, RateLimited):
+        raise
+    except ApiError as exc:  # deleted, suspended, or no answer: a name is not worth an item's failure
+        _tell_once(f"zendesk:{user_id}", "Zendesk user {} could not be looked up ({}); named \"user {}\"",
+                   user_id, exc, user_id)
+        return cached.name if cached else f"user {user_id}"
     ctx.store.save_zendesk_user(user_id, user.name or f"user {user_id}", user.email)
     return user.name or f"user {user_id}"

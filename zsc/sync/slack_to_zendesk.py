@@ -13,7 +13,7 @@ from zsc import format as fmt
 from zsc.adapters.records import Message, permalink, ts_after, ts_time
 from zsc.errors import NotFound, Rejected
 from zsc.store import TO_ZENDESK, Issue, utcnow
-from zsc.sync import commands, keys, notices, people
+from zsc.sync import commands, keys, notices, parking, people
 from zsc.sync.context import SyncContext
 from zsc.sync.effects import comment_once, create_ticket_once, post_once
 from zsc.sync.followup import follow_up_closed, is_closed_rejection
@@ -125,7 +125,9 @@ def mirror_replies(ctx: SyncContext, issue: Issue, latest_reply: str | None) -> 
     if latest_reply and not ts_after(latest_reply, issue.slack_reply_cursor):
         return
     for reply in ctx.slack.replies(issue.channel, issue.thread_ts, oldest=issue.slack_reply_cursor):
-        handle_reply(ctx, issue, reply)
+        # A reply that keeps failing is parked rather than holding up the rest of its thread.
+        parking.attempt(ctx, keys.slack_item(issue.channel, reply.ts), f"Slack {issue.channel}/{reply.ts}",
+                        lambda: handle_reply(ctx, issue, reply), nested=True, channel=issue.channel, ts=reply.ts)
         advance_reply_cursor(ctx, issue, reply.ts)
 
 

@@ -31,7 +31,7 @@ def sync_ticket(ctx: SyncContext, issue: Issue, ticket: Ticket) -> None:
         except NotFound:  # deleted since it was listed: the export will say so, say it now
             ticket = replace(ticket, status="deleted")
             comments = []
-    resolve_pending_comments(ctx, issue, comments)
+    resolve_pending_comments(ctx, issue)
     mapped = ctx.store.mapped_comment_ids(issue)
     for comment in comments:
         if comment.id in mapped or not comment.public:
