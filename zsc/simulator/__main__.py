@@ -7,9 +7,12 @@ trying zsc by hand: save the config, run `zsc --config FILE run` in another term
 from __future__ import annotations
 
 import argparse
+import shutil
 import signal
 import sys
+import tempfile
 import threading
+from pathlib import Path
 
 from zsc.simulator import Simulator
 from zsc.simulator.team import api_sections, pagerduty_section, to_toml
@@ -29,10 +32,14 @@ def seed(sim: Simulator) -> dict[str, int]:
     return {"bot": bot, "agent": agent, "group": group}
 
 
-def config_for(sim: Simulator, ids: dict[str, int]) -> str:
+def config_for(sim: Simulator, ids: dict[str, int], scratch: Path) -> str:
+    """The config for zsc. Its database is a throw-away file in `scratch`: the simulated
+    accounts vanish with this process, so their state must not land in (or mix with)
+    the user's default state directory."""
     sections = api_sections(sim, channel=CHANNEL, zendesk_email="zsc-bot@example.com",
                             zendesk_token="sim-zendesk-token", agent_user_id=ids["bot"], group_id=ids["group"])
     sections["pagerduty"] = pagerduty_section(sim, "sim-pagerduty-key", "PSIM")
+    sections["database"] = {"url": f"sqlite:///{scratch / 'zsc.db'}"}
     return to_toml(sections)
 
 
@@ -46,8 +53,10 @@ def main() -> None:
     sim.zendesk.start(args.zendesk_port)
     sim.pagerduty.start(args.pagerduty_port)
     ids = seed(sim)
-    print("# Simulated Slack, Zendesk and PagerDuty are up. A config for zsc:\n")
-    print(config_for(sim, ids))
+    scratch = Path(tempfile.mkdtemp(prefix="zsc-simulator-"))
+    print("# Simulated Slack, Zendesk and PagerDuty are up. A config for zsc")
+    print(f"# (its database is a throw-away file in {scratch}, removed when the simulator stops):\n")
+    print(config_for(sim, ids, scratch))
     print("# Type `help` for the commands that act as people; Ctrl-C or `quit` stops the simulator.")
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())
@@ -60,6 +69,7 @@ def main() -> None:
         pass
     finally:
         sim.stop()
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 HELP = """ask TEXT                 Ann posts TEXT in #support (prints its ts)

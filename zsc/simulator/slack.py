@@ -16,7 +16,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Any, Iterable
 
-from zsc.simulator.base import Abort, Fault, OAuthClients, Request, Response, Service, TokenStore, now, route
+from zsc.simulator.base import Abort, Fault, OAuthClients, Request, Response, RollingWindow, Service, TokenStore, now, route
 from zsc.simulator.slack_model import Channel, SlackError, SlackWorkspace
 
 DEFAULT_SCOPES = (
@@ -24,6 +24,11 @@ DEFAULT_SCOPES = (
     "chat:write", "users:read", "users:read.email",
 )
 CODE_TTL = 600  # seconds an OAuth code stays redeemable
+# Apps distributed outside the Marketplace (since 2025): history and replies allow one
+# call a minute per method, and at most 15 messages a page.
+LIMITED_TIER_CALLS_PER_MINUTE = 1
+LIMITED_TIER_PAGE_MAX = 15
+LIMITED_TIER_METHODS = ("conversations.history", "conversations.replies")
 AUTH_ERRORS = {"missing": "not_authed", "unknown": "invalid_auth", "revoked": "token_revoked", "expired": "token_expired"}
 
 
@@ -63,9 +68,14 @@ class _Code:
 class SlackSim(Service):
     name = "slack"
 
-    def __init__(self, bot_token: str = "xoxb-sim-token", workspace_url: str = "https://sim.slack.com/") -> None:
+    def __init__(self, bot_token: str = "xoxb-sim-token", workspace_url: str = "https://sim.slack.com/",
+                 limited_tier: bool = False) -> None:
         super().__init__()
         self.workspace = SlackWorkspace(workspace_url=workspace_url)
+        # The rate tier of a commercially distributed non-Marketplace app (see
+        # LIMITED_TIER_*); switch it on or off at any time.
+        self.limited_tier = limited_tier
+        self._tier_windows = {m: RollingWindow(LIMITED_TIER_CALLS_PER_MINUTE) for m in LIMITED_TIER_METHODS}
         self.bot_token = bot_token
         self.tokens = TokenStore()
         self.oauth_apps = OAuthClients()
@@ -102,19 +112,46 @@ class SlackSim(Service):
             self.tokens.revoke(token or self.bot_token)
 
     def add_user(self, user_id: str, name: str, email: str | None = None, real_name: str | None = None,
-                 display_name: str | None = None, is_bot: bool = False) -> None:
+                 display_name: str | None = None, is_bot: bool = False, external: bool = False,
+                 deleted: bool = False, visible: bool = True) -> None:
+        """A person. users.info answers user_not_found for `external` (another organisation
+        in a shared channel) and `deleted` people, user_not_visible when not `visible`."""
         with self.lock:
-            self.workspace.add_user(user_id, name, email, real_name, display_name, is_bot)
+            self.workspace.add_user(user_id, name, email, real_name, display_name, is_bot, external, deleted, visible)
+
+    def add_external_user(self, user_id: str, name: str, real_name: str | None = None,
+                          display_name: str | None = None) -> None:
+        """Someone from another organisation posting in a shared channel."""
+        self.add_user(user_id, name, real_name=real_name, display_name=display_name, external=True)
+
+    def deactivate_user(self, user_id: str) -> None:
+        with self.lock:
+            self.workspace.deactivate_user(user_id)
 
     def add_channel(self, channel_id: str, name: str, bot_is_member: bool = True, is_private: bool = False) -> None:
         with self.lock:
             self.workspace.add_channel(channel_id, name, bot_is_member, is_private)
 
     def post(self, channel: str, user: str | None, text: str, thread_ts: str | None = None,
-             files: list[dict] | None = None, subtype: str | None = None, bot_id: str | None = None) -> str:
-        """Post as a person (or, with `bot_id` and subtype "bot_message", as a legacy bot); the ts."""
+             files: list[dict] | None = None, subtype: str | None = None, bot_id: str | None = None,
+             reply_broadcast: bool = False) -> str:
+        """Post as a person (or, with `bot_id` and subtype "bot_message", as a legacy bot); the ts.
+        `reply_broadcast`: a thread reply also sent to the channel (a "thread_broadcast")."""
         with self.lock:
-            return self.workspace.post(channel, user, text, thread_ts, files, subtype, bot_id)["ts"]
+            return self.workspace.post(channel, user, text, thread_ts, files, subtype, bot_id, reply_broadcast)["ts"]
+
+    def delete(self, channel: str, ts: str) -> None:
+        """Someone deletes a message (a parent with replies becomes a tombstone)."""
+        with self.lock:
+            self.workspace.delete(channel, ts)
+
+    def react(self, channel: str, ts: str, user: str, name: str) -> None:
+        with self.lock:
+            self.workspace.react(channel, ts, user, name)
+
+    def unreact(self, channel: str, ts: str, user: str, name: str) -> None:
+        with self.lock:
+            self.workspace.unreact(channel, ts, user, name)
 
     def edit(self, channel: str, ts: str, text: str) -> None:
         with self.lock:
@@ -178,25 +215,46 @@ class SlackSim(Service):
     @slack_method("conversations.history")
     def _history(self, req: Request) -> Response:
         self._channel(req, "{kind}:history")
+        limit = self._limit(req)
+        self._spend_tier("conversations.history")
         return _ok(**self.workspace.history(
-            req.arg("channel"), req.arg("oldest"), req.arg("latest"), req.flag("inclusive"), self._limit(req),
+            req.arg("channel"), req.arg("oldest"), req.arg("latest"), req.flag("inclusive"), limit,
             req.arg("cursor"), req.flag("include_all_metadata")))
 
     @slack_method("conversations.replies")
     def _replies(self, req: Request) -> Response:
         self._channel(req, "{kind}:history")
+        limit = self._limit(req)
+        self._spend_tier("conversations.replies")
         return _ok(**self.workspace.replies(
             req.arg("channel"), req.arg("ts") or "", req.arg("oldest"), req.arg("latest"), req.flag("inclusive"),
-            self._limit(req), req.arg("cursor"), req.flag("include_all_metadata")))
+            limit, req.arg("cursor"), req.flag("include_all_metadata")))
 
     @slack_method("chat.postMessage")
     def _post_message(self, req: Request) -> Response:
         ch = self._channel(req, "chat:write")
+        if req.arg("username") or req.arg("icon_url") or req.arg("icon_emoji"):
+            self._require_scope(req, "chat:write.customize")
         message = self.workspace.post_as_bot(
             ch.id, req.arg("text") or "", req.arg("thread_ts"), blocks=self._json_arg(req, "blocks", "invalid_blocks"),
             metadata=self._json_arg(req, "metadata", "invalid_metadata_format"),
-            attachments=self._json_arg(req, "attachments", "invalid_attachments"))
+            attachments=self._json_arg(req, "attachments", "invalid_attachments"),
+            reply_broadcast=req.flag("reply_broadcast"), username=req.arg("username"), icon_url=req.arg("icon_url"))
         return _ok(channel=ch.id, ts=message["ts"], message=message)
+
+    @slack_method("reactions.add")
+    def _reactions_add(self, req: Request) -> Response:
+        ch = self._channel(req)
+        self._require_scope(req, "reactions:write")
+        self.workspace.react(ch.id, req.arg("timestamp") or "", self.workspace.bot_user_id, req.arg("name") or "")
+        return _ok()
+
+    @slack_method("reactions.remove")
+    def _reactions_remove(self, req: Request) -> Response:
+        ch = self._channel(req)
+        self._require_scope(req, "reactions:write")
+        self.workspace.unreact(ch.id, req.arg("timestamp") or "", self.workspace.bot_user_id, req.arg("name") or "")
+        return _ok()
 
     @slack_method("chat.getPermalink")
     def _permalink(self, req: Request) -> Response:
@@ -251,12 +309,25 @@ class SlackSim(Service):
             self._require_scope(req, scope.format(kind="groups" if ch.is_private else "channels"))
         return ch
 
-    @staticmethod
-    def _limit(req: Request) -> int | None:
+    def _limit(self, req: Request) -> int | None:
         try:
-            return req.int_arg("limit", 0) or None
+            limit = req.int_arg("limit", 0) or None
         except ValueError:
             raise _fail("invalid_limit") from None
+        if self.limited_tier:
+            return min(limit or LIMITED_TIER_PAGE_MAX, LIMITED_TIER_PAGE_MAX)
+        return limit
+
+    def _spend_tier(self, method: str) -> None:
+        """The limited tier's one call a minute per method: a 429 whose Retry-After is
+        the wait until the rolling window frees (up to 60 s). Refused calls do not count."""
+        if not self.limited_tier:
+            return
+        window, t = self._tier_windows[method], now()
+        wait = window.retry_after(t)
+        if wait:
+            raise Abort(Response(429, {"ok": False, "error": "ratelimited"}, {"Retry-After": str(wait)}))
+        window.record(t)
 
     @staticmethod
     def _json_arg(req: Request, name: str, error: str) -> Any:

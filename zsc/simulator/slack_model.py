@@ -30,6 +30,9 @@ from typing import Any
 from zsc.simulator.base import now
 
 MAX_TEXT = 40_000  # Slack truncates longer message text
+SLACKBOT = "USLACKBOT"
+DELETED_TEXT = "This message was deleted."
+EXTERNAL_TEAM_ID = "T0EXTERNAL"  # the other organisation of a shared (Slack Connect) channel
 HISTORY_DEFAULT_LIMIT, HISTORY_MAX_LIMIT = 100, 999
 REPLIES_DEFAULT_LIMIT, REPLIES_MAX_LIMIT = 1000, 1000
 
@@ -108,14 +111,26 @@ class SlackWorkspace:
     # ------------------------------------------------------------------ people and channels
 
     def add_user(self, user_id: str, name: str, email: str | None = None, real_name: str | None = None,
-                 display_name: str | None = None, is_bot: bool = False) -> dict:
-        """A member of the workspace. Slack leaves display_name empty unless set."""
+                 display_name: str | None = None, is_bot: bool = False, external: bool = False,
+                 deleted: bool = False, visible: bool = True) -> dict:
+        """A person who can post here. Slack leaves display_name empty unless set.
+
+        users.info cannot look up everyone who posts: `external` people (another
+        organisation in a shared channel) and `deleted` (deactivated) accounts answer
+        user_not_found, and `visible=False` answers user_not_visible. Their messages
+        still carry `user_profile` (names, never the email)."""
         self.users[user_id] = {
             "id": user_id, "name": name, "email": email, "is_bot": is_bot,
             "real_name": real_name if real_name is not None else name,
             "display_name": display_name or "",
+            "team_id": EXTERNAL_TEAM_ID if external else self.team_id,
+            "external": external, "deleted": deleted, "visible": visible,
         }
         return self.users[user_id]
+
+    def deactivate_user(self, user_id: str) -> None:
+        """An admin deactivates the account: users.info answers user_not_found from now on."""
+        self.users[user_id]["deleted"] = True
 
     def add_channel(self, channel_id: str, name: str, bot_is_member: bool = True,
                     is_private: bool = False) -> Channel:
@@ -135,8 +150,10 @@ class SlackWorkspace:
     def user_info(self, user_id: str, include_email: bool = True) -> dict:
         """users.info's `user` (the email only with `include_email`, i.e. users:read.email)."""
         user = self.users.get(user_id or "")
-        if user is None:
+        if user is None or user.get("external") or user.get("deleted"):
             raise SlackError("user_not_found")
+        if not user.get("visible", True):
+            raise SlackError("user_not_visible")
         profile = {"display_name": user["display_name"], "real_name": user["real_name"]}
         if user["email"] and include_email:
             profile["email"] = user["email"]
@@ -148,14 +165,21 @@ class SlackWorkspace:
     # ------------------------------------------------------------------ writing
 
     def post(self, channel: str, user: str | None, text: str, thread_ts: str | None = None,
-             files: list[dict] | None = None, subtype: str | None = None, bot_id: str | None = None) -> dict:
+             files: list[dict] | None = None, subtype: str | None = None, bot_id: str | None = None,
+             reply_broadcast: bool = False) -> dict:
         """A person posts (or, with `bot_id` and subtype "bot_message", a legacy bot).
-        Returns the stored message as history would show it."""
+        `reply_broadcast` is "also send to channel" for a thread reply. Returns the
+        stored message as history would show it."""
         ch = self._known(channel)
         msg: dict[str, Any] = {"type": "message", "text": text}
         if user:
             msg["user"] = user
-            msg["team"] = self.team_id
+            person = self.users.get(user)
+            msg["team"] = person["team_id"] if person else self.team_id
+            if person and not person["is_bot"]:
+                # Stamped at post time, as Slack does; never the email.
+                msg["user_profile"] = {"real_name": person["real_name"], "display_name": person["display_name"],
+                                       "name": person["name"], "team": msg["team"]}
         if bot_id:
             msg["bot_id"] = bot_id
         if files:
@@ -164,11 +188,14 @@ class SlackWorkspace:
             subtype = subtype or "file_share"
         if subtype:
             msg["subtype"] = subtype
-        return self.render(ch, self._add(ch, msg, thread_ts), with_metadata=True)
+        return self.render(ch, self._add(ch, msg, thread_ts, reply_broadcast), with_metadata=True)
 
     def post_as_bot(self, channel: str, text: str, thread_ts: str | None = None, blocks: list | None = None,
-                    metadata: Any = None, attachments: list | None = None) -> dict:
-        """chat.postMessage by this app's bot. Returns the message as the API echoes it."""
+                    metadata: Any = None, attachments: list | None = None, reply_broadcast: bool = False,
+                    username: str | None = None, icon_url: str | None = None) -> dict:
+        """chat.postMessage by this app's bot. Returns the message as the API echoes it.
+        `username`/`icon_url` (scope chat:write.customize, the facade's check) change how
+        the post looks; it is still the bot's post and keeps its bot_id."""
         ch = self.conversation(channel, member=True)
         if not (text or "").strip() and not blocks and not attachments:
             raise SlackError("no_text")
@@ -181,17 +208,69 @@ class SlackWorkspace:
             msg["blocks"] = blocks
         if attachments:
             msg["attachments"] = attachments
+        if username:
+            msg["username"] = username
+        if icon_url:
+            msg["icons"] = {"image_48": icon_url}
         if metadata:
             if not isinstance(metadata, dict) or "event_type" not in metadata:
                 raise SlackError("invalid_metadata_schema")
             msg["metadata"] = {"event_type": metadata["event_type"], "event_payload": metadata.get("event_payload", {})}
-        return self.render(ch, self._add(ch, msg, thread_ts), with_metadata=True)
+        return self.render(ch, self._add(ch, msg, thread_ts, reply_broadcast), with_metadata=True)
 
     def edit(self, channel: str, ts: str, text: str) -> None:
         """The author edits the message: new text and an `edited` stamp."""
         msg = self._message(channel, ts)
         msg["text"] = text
         msg["edited"] = {"user": msg.get("user") or msg.get("bot_id"), "ts": self.next_ts()}
+
+    def delete(self, channel: str, ts: str) -> None:
+        """The author (or an admin) deletes a message, as Slack keeps it afterwards:
+        a thread parent with replies stays as a hidden "tombstone" from USLACKBOT that
+        keeps its thread; a reply leaves its thread (and the channel, if broadcast);
+        anything else is gone. The tombstone goes once its last reply is deleted."""
+        ch = self._known(channel)
+        msg = self._message(channel, ts)
+        parent_ts = msg.get("thread_ts", ts)
+        if parent_ts != ts:
+            ch.replies[parent_ts].remove(msg)
+            self._forget(ch, msg)
+            parent = ch.by_ts[parent_ts]
+            if not ch.replies[parent_ts]:
+                del ch.replies[parent_ts]
+                if parent.get("subtype") == "tombstone":
+                    self._forget(ch, parent)
+        elif ch.replies.get(ts):
+            msg.clear()
+            msg.update(type="message", subtype="tombstone", text=DELETED_TEXT, user=SLACKBOT, hidden=True,
+                       ts=ts, thread_ts=ts)
+        else:
+            self._forget(ch, msg)
+
+    def react(self, channel: str, ts: str, user: str, name: str) -> None:
+        """`user` adds the emoji `name` (no colons) to a message; already_reacted if they had."""
+        reactions = self._message(channel, ts).setdefault("reactions", [])
+        entry = next((r for r in reactions if r["name"] == name), None)
+        if entry is None:
+            entry = {"name": name, "users": [], "count": 0}
+            reactions.append(entry)
+        if user in entry["users"]:
+            raise SlackError("already_reacted")
+        entry["users"].append(user)
+        entry["count"] = len(entry["users"])
+
+    def unreact(self, channel: str, ts: str, user: str, name: str) -> None:
+        """`user` takes their `name` reaction back; no_reaction if there was none."""
+        msg = self._message(channel, ts)
+        entry = next((r for r in msg.get("reactions", []) if r["name"] == name), None)
+        if entry is None or user not in entry["users"]:
+            raise SlackError("no_reaction")
+        entry["users"].remove(user)
+        entry["count"] = len(entry["users"])
+        if not entry["count"]:
+            msg["reactions"].remove(entry)
+        if not msg["reactions"]:
+            del msg["reactions"]
 
     # ------------------------------------------------------------------ reading (API semantics)
 
@@ -262,6 +341,10 @@ class SlackWorkspace:
         out = copy.deepcopy(msg)
         if not with_metadata:
             out.pop("metadata", None)
+        if out.get("subtype") == "thread_broadcast" and msg["thread_ts"] in ch.by_ts:
+            # History shows a broadcast reply with a copy of its thread's parent.
+            parent = ch.by_ts[msg["thread_ts"]]
+            out["root"] = {k: v for k, v in self.render(ch, parent, with_metadata).items() if k != "reactions"}
         replies = ch.replies.get(msg["ts"])
         if replies:
             users = list(dict.fromkeys(r.get("user") or r.get("bot_id") for r in replies))
@@ -269,7 +352,7 @@ class SlackWorkspace:
                        reply_users_count=len(users), latest_reply=replies[-1]["ts"])
         return out
 
-    def _add(self, ch: Channel, msg: dict, thread_ts: str | None) -> dict:
+    def _add(self, ch: Channel, msg: dict, thread_ts: str | None, reply_broadcast: bool = False) -> dict:
         if thread_ts:
             parent = ch.root(thread_ts)
             if parent is None:
@@ -280,10 +363,20 @@ class SlackWorkspace:
         msg["ts"] = self.next_ts()
         if thread_ts:
             ch.replies.setdefault(msg["thread_ts"], []).append(msg)
+            if reply_broadcast:
+                # "Also send to channel": the reply shows at the top level too, with its
+                # own ts and the thread's thread_ts.
+                msg["subtype"] = "thread_broadcast"
+                ch.top.append(msg)
         else:
             ch.top.append(msg)
         ch.by_ts[msg["ts"]] = msg
         return msg
+
+    def _forget(self, ch: Channel, msg: dict) -> None:
+        if msg in ch.top:
+            ch.top.remove(msg)
+        ch.by_ts.pop(msg["ts"], None)
 
     def _file(self, f: dict) -> dict:
         self._file_seq += 1

@@ -41,9 +41,9 @@ UNAUTHENTICATED_ENDPOINTS = ("oauth.authorize", "oauth.tokens")
 class ZendeskSim(Service):
     name = "zendesk"
 
-    def __init__(self, calls_per_minute: int = DEFAULT_CALLS_PER_MINUTE) -> None:
+    def __init__(self, calls_per_minute: int = DEFAULT_CALLS_PER_MINUTE, render_markdown: bool = False) -> None:
         super().__init__()
-        self.desk = Desk()
+        self.desk = Desk(render_markdown)
         self._api_tokens: dict[str, str] = {}  # token -> email of the user it acts as
         self._oauth_tokens: dict[str, Credential] = {}
         self._oauth_clients: dict[str, tuple[str, str]] = {}  # client_id -> (secret, redirect_uri)
@@ -52,6 +52,16 @@ class ZendeskSim(Service):
         self._global_window = RollingWindow(calls_per_minute)
         # Zendesk limits incremental exports per account, on top of the global limit.
         self._incremental_window = RollingWindow(INCREMENTAL_CALLS_PER_MINUTE)
+
+    @property
+    def render_markdown(self) -> bool:
+        """Render comment bodies as Markdown like Zendesk (see Desk); off by default."""
+        return self.desk.render_markdown
+
+    @render_markdown.setter
+    def render_markdown(self, on: bool) -> None:
+        with self.lock:
+            self.desk.render_markdown = on
 
     # =======================================================================
     # control surface: acts as people would
@@ -135,6 +145,23 @@ class ZendeskSim(Service):
 
     def solve(self, ticket_id: int, author_id: int | None = None) -> None:
         self.set_status(ticket_id, "solved", author_id)
+
+    def move_to_group(self, ticket_id: int, group_id: int, author_id: int | None = None) -> None:
+        """An agent moves the ticket to another group in the web UI. As the UI does, an
+        assignee who is not in the new group is cleared."""
+        with self.lock:
+            actor = author_id if author_id is not None else self._acting_agent(ticket_id)
+            spec: dict = {"group_id": group_id}
+            assignee = self.desk.ticket(ticket_id).assignee_id
+            if assignee is not None and not any(m.user_id == assignee and m.group_id == group_id
+                                                for m in self.desk.memberships):
+                spec["assignee_id"] = None
+            self.desk.update_ticket(ticket_id, actor, "web", spec, system={"client": "Zendesk web"})
+
+    def audits(self, ticket_id: int) -> list[dict]:
+        """The ticket's audits as the API lists them, oldest first."""
+        with self.lock:
+            return copy.deepcopy([a.to_json() for a in self.desk.ticket_audits(ticket_id)])
 
     def close(self, ticket_id: int) -> None:
         """Closing is Zendesk's automation's job: channel "rule", updater -1."""
@@ -314,7 +341,7 @@ class ZendeskSim(Service):
                 replay = idempotent_replay(self._idempotency, key, req)
                 if replay is not None:
                     return replay
-            ticket, audit = self.desk.create_ticket(self._actor(req).id, "api", spec)
+            ticket, audit = self.desk.create_ticket(self._actor(req).id, "api", *_spec_and_metadata(req, spec))
             resp = Response(201, {"ticket": ticket.to_json(), "audit": audit.to_json()},
                             {"Location": f"/api/v2/tickets/{ticket.id}.json"})
             if key:
@@ -326,8 +353,15 @@ class ZendeskSim(Service):
     def _tickets_update(self, req: Request) -> Response:
         spec = json_object(req, "ticket")
         with self.lock:
-            ticket, audit = self.desk.update_ticket(req.params["id"], self._actor(req).id, "api", spec)
+            ticket, audit = self.desk.update_ticket(req.params["id"], self._actor(req).id, "api",
+                                                    *_spec_and_metadata(req, spec))
             return Response(200, {"ticket": ticket.to_json(), "audit": audit.to_json()})
+
+    @zd_route("GET", r"/api/v2/tickets/(?P<id>\d+)/audits\.json", "tickets.audits")
+    def _tickets_audits(self, req: Request) -> Response:
+        with self.lock:
+            found = [a.to_json() for a in self.desk.ticket_audits(req.params["id"])]
+            return Response(200, paginate(req, found, "audits"))
 
     @zd_route("GET", r"/api/v2/tickets/(?P<id>\d+)\.json", "tickets.show")
     def _tickets_show(self, req: Request) -> Response:
@@ -429,3 +463,16 @@ class ZendeskSim(Service):
 
 def _comment_id(audit: Audit) -> int:
     return next(e["id"] for e in audit.events if e["type"] == "Comment")
+
+
+def _spec_and_metadata(req: Request, spec: dict) -> tuple[dict, None, dict | None, dict]:
+    """The ticket spec, no via source, the custom audit metadata and the system metadata
+    of a create/update. Zendesk's Tickets reference ("Setting Metadata") puts `metadata`
+    inside the `ticket` object; a top-level `metadata` next to it is accepted too."""
+    spec = dict(spec)
+    metadata = spec.pop("metadata", None)
+    if metadata is None:
+        body = req.json()
+        metadata = body.get("metadata") if isinstance(body, dict) else None
+    system = {"client": req.header("user-agent") or "", "ip_address": "127.0.0.1"}
+    return spec, None, metadata, system

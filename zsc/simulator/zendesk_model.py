@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import html
 import itertools
 import json
 import re
@@ -34,6 +33,7 @@ from datetime import datetime, timezone
 from typing import Any, Callable, Iterable
 
 from zsc.simulator.base import now
+from zsc.simulator.zendesk_markdown import html_from_markdown, html_from_text, text_from_html
 
 STATUSES = ("new", "open", "pending", "hold", "solved", "closed")
 ROLES = ("end-user", "agent", "admin")
@@ -54,18 +54,6 @@ def iso(ts: float | None) -> str | None:
     if ts is None:
         return None
     return datetime.fromtimestamp(ts, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def html_from_text(text: str) -> str:
-    escaped = html.escape(text).replace("\n", "<br>")
-    return f'<div class="zd-comment" dir="auto"><p>{escaped}</p></div>'
-
-
-def text_from_html(markup: str) -> str:
-    text = re.sub(r"<br\s*/?>", "\n", markup, flags=re.I)
-    text = re.sub(r"</p>\s*<p[^>]*>", "\n\n", text, flags=re.I)
-    text = re.sub(r"<[^>]+>", "", text)
-    return html.unescape(text).strip()
 
 
 def encode_cursor(data: dict) -> str:
@@ -191,6 +179,7 @@ class Comment:
     public: bool
     via: dict
     created_at: float
+    plain_body: str = ""
 
     def to_json(self) -> dict:
         return {
@@ -199,7 +188,7 @@ class Comment:
             "author_id": self.author_id,
             "body": self.body,
             "html_body": self.html_body,
-            "plain_body": self.body,
+            "plain_body": self.plain_body or self.body,
             "public": self.public,
             "attachments": [],
             "audit_id": self.audit_id,
@@ -223,6 +212,8 @@ class Audit:
     created_at: float
     via: dict
     events: list[dict] = field(default_factory=list)
+    custom: dict = field(default_factory=dict)  # the write's "metadata", kept as metadata.custom
+    system: dict = field(default_factory=dict)  # where the write came from (client, ip_address)
 
     def to_json(self) -> dict:
         return {
@@ -231,7 +222,7 @@ class Audit:
             "author_id": self.author_id,
             "created_at": iso(self.created_at),
             "via": self.via,
-            "metadata": {"system": {}, "custom": {}},
+            "metadata": {"system": dict(self.system), "custom": json.loads(json.dumps(self.custom))},
             "events": self.events,
         }
 
@@ -301,9 +292,15 @@ SETTABLE_FIELDS = ("subject", "status", "priority", "type", "assignee_id", "grou
 class Desk:
     """One Zendesk account: users, groups, tickets with their comments and audits.
 
-    Not locked on its own; ZendeskSim calls it under its lock."""
+    Not locked on its own; ZendeskSim calls it under its lock.
 
-    def __init__(self) -> None:
+    `render_markdown`: comment bodies are rendered as Markdown into html_body and
+    plain_body, as Zendesk does. Off by default for now: zsc still recognises its own
+    comments by comparing plain_body with what it sent (being replaced by audit
+    metadata); with it off, plain_body is the body as sent."""
+
+    def __init__(self, render_markdown: bool = False) -> None:
+        self.render_markdown = render_markdown
         self.users: dict[int, User] = {}
         self.groups: dict[int, Group] = {}
         self.memberships: list[Membership] = []
@@ -383,9 +380,12 @@ class Desk:
             raise not_found()
         return ticket
 
-    def create_ticket(self, actor_id: int, channel: str, spec: dict,
-                      source: dict | None = None) -> tuple[Ticket, Audit]:
-        """POST /tickets semantics: `spec` is the API's `ticket` object."""
+    def create_ticket(self, actor_id: int, channel: str, spec: dict, source: dict | None = None,
+                      metadata: dict | None = None, system: dict | None = None) -> tuple[Ticket, Audit]:
+        """POST /tickets semantics: `spec` is the API's `ticket` object, `actor_id` who
+        writes (the API user), `channel` the via channel ("api", "web", "email"), `source`
+        the via source's "from". `metadata` is the write's custom audit metadata (kept as
+        the audit's metadata.custom), `system` the audit's metadata.system."""
         comment_spec = spec.get("comment") or {}
         if not (comment_spec.get("body") or comment_spec.get("html_body")):
             raise record_invalid("description", "Description: cannot be blank", "BlankValue")
@@ -397,7 +397,7 @@ class Desk:
                         via(channel, source), t, updated_at=t)
         fields = self._validated_fields(spec, ticket)
         fields.setdefault("status", "open" if fields.get("assignee_id") else "new")
-        audit = self._new_audit(ticket.id, actor_id, channel, source)
+        audit = self._new_audit(ticket.id, actor_id, channel, source, metadata, system)
         # The submitter writes the first comment unless the request names its author.
         comment = self._add_comment(ticket, audit, {"author_id": submitter_id, **comment_spec})
         ticket.description = comment.body
@@ -413,16 +413,18 @@ class Desk:
         self._commit(ticket, audit)
         return ticket, audit
 
-    def update_ticket(self, ticket_id: Any, actor_id: int, channel: str, spec: dict,
-                      source: dict | None = None) -> tuple[Ticket, Audit]:
-        """PUT /tickets/{id} semantics: `spec` is the API's `ticket` object."""
+    def update_ticket(self, ticket_id: Any, actor_id: int, channel: str, spec: dict, source: dict | None = None,
+                      metadata: dict | None = None, system: dict | None = None) -> tuple[Ticket, Audit]:
+        """PUT /tickets/{id} semantics: `spec` is the API's `ticket` object; the other
+        arguments as for create_ticket. An update that changes nothing makes no audit
+        and its metadata is dropped (as Zendesk documents)."""
         ticket = self.ticket(ticket_id)
         if ticket.status == "closed":
             raise record_invalid("status", "Status: closed prevents ticket update", "ClosedPreventsUpdate")
         changes = self._validated_fields(spec, ticket)
         if spec.get("requester"):
             changes["requester_id"] = self._requester_id(spec)
-        audit = self._new_audit(ticket.id, actor_id, channel, source)
+        audit = self._new_audit(ticket.id, actor_id, channel, source, metadata, system)
         if spec.get("comment"):
             comment = self._add_comment(ticket, audit, {"author_id": actor_id, **spec["comment"]})
             if (self.users[comment.author_id].role == "end-user" and ticket.status in REOPENED_BY_REQUESTER
@@ -493,8 +495,17 @@ class Desk:
             return self.find_or_create_end_user(requester.get("name"), requester["email"]).id
         return None
 
-    def _new_audit(self, ticket_id: int, author_id: int, channel: str, source: dict | None = None) -> Audit:
-        return Audit(next(self._event_ids), ticket_id, author_id, now(), via(channel, source))
+    def _new_audit(self, ticket_id: int, author_id: int, channel: str, source: dict | None = None,
+                   metadata: dict | None = None, system: dict | None = None) -> Audit:
+        if metadata is not None and not isinstance(metadata, dict):
+            raise invalid_value("metadata must be an object")
+        return Audit(next(self._event_ids), ticket_id, author_id, now(), via(channel, source),
+                     custom=json.loads(json.dumps(metadata or {})), system=dict(system or {}))
+
+    def ticket_audits(self, ticket_id: Any) -> list[Audit]:
+        """GET /tickets/{id}/audits: the ticket's audits, oldest first."""
+        ticket = self.ticket(ticket_id)
+        return [a for a in self.audits if a.ticket_id == ticket.id]
 
     def _add_comment(self, ticket: Ticket, audit: Audit, spec: dict) -> Comment:
         author_id = self._user_ref("author_id", spec.get("author_id"))
@@ -503,12 +514,13 @@ class Desk:
             body = text_from_html(markup)
         elif spec.get("body"):
             body = spec["body"]
-            markup = html_from_text(body)
+            markup = html_from_markdown(body) if self.render_markdown else html_from_text(body)
         else:
             raise record_invalid("comment", "Comment: cannot be blank", "BlankValue")
+        plain = text_from_html(markup) if self.render_markdown or spec.get("html_body") else body
         public = spec.get("public", True) is not False
         comment = Comment(next(self._comment_ids), ticket.id, audit.id, author_id, body, markup, public,
-                          audit.via, audit.created_at)
+                          audit.via, audit.created_at, plain)
         self.comments[ticket.id].append(comment)
         audit.events.append(comment.event())
         return comment
