@@ -510,6 +510,10 @@ class Desk:
         return Audit(next(self._event_ids), ticket_id, author_id, now(), via(channel, source),
                      custom=json.loads(json.dumps(metadata or {})), system=dict(system or {}))
 
+    def ticket_comments(self, ticket_id: Any) -> list[Comment]:
+        """GET /tickets/{id}/comments: the ticket's comments, oldest first."""
+        return list(self.comments[self.ticket(ticket_id).id])
+
     def ticket_audits(self, ticket_id: Any) -> list[Audit]:
         """GET /tickets/{id}/audits: the ticket's audits, oldest first."""
         ticket = self.ticket(ticket_id)
