@@ -63,3 +63,29 @@ def test_desk_creates_updates_and_exports_tickets():
     with pytest.raises(ApiError) as exc:
         desk.ticket(999)
     assert exc.value.status == 404
+
+
+def test_slack_workspace_realism_in_process():
+    ws = SlackWorkspace()
+    ws.add_channel("C1", "support")
+    ws.add_user("UEXT", "ext", real_name="Ext", external=True)
+    parent = ws.post("C1", "UEXT", "q")["ts"]
+    ws.post("C1", "UEXT", "r", thread_ts=parent, reply_broadcast=True)
+    ws.react("C1", parent, "UBOT", "eyes")
+    ws.delete("C1", parent)
+    tomb, broadcast = ws.history("C1")["messages"][1], ws.history("C1")["messages"][0]
+    assert (tomb["subtype"], tomb["reply_count"], "reactions" in tomb) == ("tombstone", 1, False)
+    assert broadcast["subtype"] == "thread_broadcast" and broadcast["user_profile"]["real_name"] == "Ext"
+    with pytest.raises(SlackError) as exc:
+        ws.user_info("UEXT")
+    assert exc.value.error == "user_not_found"
+
+
+def test_desk_keeps_audit_metadata_and_renders_markdown_in_process():
+    desk = Desk(render_markdown=True)
+    agent = desk.add_user("Zoe", "zoe@example.com", "agent")
+    ticket, audit = desk.create_ticket(agent.id, "api", {"subject": "s", "comment": {"body": "**hi**"}},
+                                       metadata={"key": "k1"})
+    assert desk.ticket_audits(ticket.id)[0].to_json()["metadata"]["custom"] == {"key": "k1"}
+    (comment,) = desk.comments[ticket.id]
+    assert (comment.body, comment.to_json()["plain_body"]) == ("**hi**", "hi")

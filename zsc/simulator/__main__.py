@@ -53,14 +53,16 @@ def main() -> None:
     sim.zendesk.start(args.zendesk_port)
     sim.pagerduty.start(args.pagerduty_port)
     ids = seed(sim)
-    scratch = Path(tempfile.mkdtemp(prefix="zsc-simulator-"))
-    print("# Simulated Slack, Zendesk and PagerDuty are up. A config for zsc")
-    print(f"# (its database is a throw-away file in {scratch}, removed when the simulator stops):\n")
-    print(config_for(sim, ids, scratch))
-    print("# Type `help` for the commands that act as people; Ctrl-C or `quit` stops the simulator.")
     done = threading.Event()
+    # Before anything is printed: whoever reads the config may stop us at once, and the
+    # scratch directory must still be removed.
     signal.signal(signal.SIGTERM, lambda *_: done.set())
+    scratch = Path(tempfile.mkdtemp(prefix="zsc-simulator-"))
     try:
+        print("# Simulated Slack, Zendesk and PagerDuty are up. A config for zsc")
+        print(f"# (its database is a throw-away file in {scratch}, removed when the simulator stops):\n")
+        print(config_for(sim, ids, scratch))
+        print("# Type `help` for the commands that act as people; Ctrl-C or `quit` stops the simulator.", flush=True)
         if sys.stdin.isatty():
             console(sim, ids, done)
         else:
@@ -70,7 +72,6 @@ def main() -> None:
     finally:
         sim.stop()
         shutil.rmtree(scratch, ignore_errors=True)
-
 
 HELP = """ask TEXT                 Ann posts TEXT in #support (prints its ts)
 reply TS TEXT            Ann replies in the thread TS

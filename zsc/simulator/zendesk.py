@@ -196,7 +196,7 @@ class ZendeskSim(Service):
 
     def comments(self, ticket_id: int) -> list[dict]:
         with self.lock:
-            return copy.deepcopy([c.to_json() for c in self.desk.comments[self.desk.ticket(ticket_id).id]])
+            return copy.deepcopy([c.to_json() for c in self.desk.ticket_comments(ticket_id)])
 
     def user(self, user_id: int) -> dict:
         with self.lock:
@@ -390,8 +390,7 @@ class ZendeskSim(Service):
     @zd_route("GET", r"/api/v2/tickets/(?P<id>\d+)/comments\.json", "tickets.comments")
     def _tickets_comments(self, req: Request) -> Response:
         with self.lock:
-            ticket = self.desk.ticket(req.params["id"])
-            found = [c.to_json() for c in self.desk.comments[ticket.id]]
+            found = [c.to_json() for c in self.desk.ticket_comments(req.params["id"])]
             return Response(200, paginate(req, found, "comments"))
 
     @zd_route("GET", r"/api/v2/search/count\.json", "search.count")

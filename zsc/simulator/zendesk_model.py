@@ -316,6 +316,7 @@ class Desk:
 
     # ---- users and groups ----
     def add_user(self, name: str, email: str | None, role: str = "end-user") -> User:
+        """A new user (`role` end-user, agent or admin); emails are unique."""
         if role not in ROLES:
             raise record_invalid("role", f"Role: {role} is not valid")
         if email and self.user_by_email(email):
@@ -326,16 +327,19 @@ class Desk:
         return user
 
     def user_by_email(self, email: str) -> User | None:
+        """The user with this email (case-insensitive), or None."""
         email = email.strip().lower()
         return next((u for u in self.users.values() if u.email and u.email.lower() == email), None)
 
     def user(self, user_id: Any) -> User:
+        """The user `user_id`; ApiError 404 (RecordNotFound) if there is none."""
         try:
             return self.users[int(user_id)]
         except (KeyError, TypeError, ValueError):
             raise not_found() from None
 
     def find_or_create_end_user(self, name: str | None, email: str) -> User:
+        """What a `requester: {name, email}` or an incoming email does."""
         existing = self.user_by_email(email)
         if existing:
             return existing
@@ -347,6 +351,7 @@ class Desk:
         return owner or self.add_user("Account Owner", "owner@sim.zendesk.com", "admin")
 
     def add_group(self, name: str, agent_ids: Iterable[int] = ()) -> Group:
+        """A new group with these agents as members."""
         group = Group(next(self._group_ids), name, now())
         self.groups[group.id] = group
         for agent_id in agent_ids:
@@ -354,6 +359,7 @@ class Desk:
         return group
 
     def add_membership(self, user_id: int, group_id: int) -> Membership:
+        """Put an agent in a group (their first group becomes their default)."""
         user = self.user(user_id)
         if user.role == "end-user":
             raise record_invalid("user_id", "User: must be an agent")
@@ -365,6 +371,7 @@ class Desk:
         return membership
 
     def group(self, group_id: Any) -> Group:
+        """The group `group_id`; ApiError 404 if there is none."""
         try:
             return self.groups[int(group_id)]
         except (KeyError, TypeError, ValueError):
@@ -372,6 +379,7 @@ class Desk:
 
     # ---- tickets ----
     def ticket(self, ticket_id: Any) -> Ticket:
+        """The ticket `ticket_id`; ApiError 404 if there is none or it was deleted."""
         try:
             ticket = self.tickets[int(ticket_id)]
         except (KeyError, TypeError, ValueError):
@@ -502,6 +510,10 @@ class Desk:
         return Audit(next(self._event_ids), ticket_id, author_id, now(), via(channel, source),
                      custom=json.loads(json.dumps(metadata or {})), system=dict(system or {}))
 
+    def ticket_comments(self, ticket_id: Any) -> list[Comment]:
+        """GET /tickets/{id}/comments: the ticket's comments, oldest first."""
+        return list(self.comments[self.ticket(ticket_id).id])
+
     def ticket_audits(self, ticket_id: Any) -> list[Audit]:
         """GET /tickets/{id}/audits: the ticket's audits, oldest first."""
         ticket = self.ticket(ticket_id)
@@ -592,6 +604,7 @@ class Desk:
 
     # ---- search ----
     def search_tickets(self, query: str) -> list[Ticket]:
+        """The tickets a search query finds (the subset of the syntax zsc uses)."""
         try:
             terms = shlex.split(query)
         except ValueError:
