@@ -119,7 +119,8 @@ def test_minimal_config_gets_documented_defaults(load, tmp_path):
     assert c.pagerduty.token_url == "https://identity.pagerduty.com/oauth/token"
     assert (c.pagerduty.cache_seconds, c.pagerduty.timeout) == (300, 5.0)
     assert c.sync == cfg.SyncConfig(
-        slack_interval=10.0, zendesk_interval=30.0, dry_run=False, thread_window_days=14, http_timeout=20.0
+        slack_interval=10.0, zendesk_interval=30.0, dry_run=False, thread_window_days=14, http_timeout=20.0,
+        park_after_attempts=5, park_after_minutes=15, max_slack_posts_per_comment=3,
     )
     assert c.commands.resolve_status == "solved"
     assert c.keywords == ()

@@ -170,10 +170,10 @@ class Daemon:
         except Exception as exc:  # noqa: BLE001 - a bug or a lost database must not end the daemon
             result = self._crashed(source, exc)
         self._polled = True
-        self.healthy[source] = result.ok
-        if result.ok:
+        self.healthy[source] = result.alive
+        if result.alive:
             self.last_ok[source] = time.monotonic()
-        else:
+        if result.failures:  # the poll's own failure, or single items' (STATUS= names the last)
             self.last_error = (time.monotonic(), result.failures[-1])
         if result.auth_refused:
             self.paused_until[source] = time.monotonic() + AUTH_PAUSE
@@ -189,7 +189,7 @@ class Daemon:
 
         logger.bind(_traceback=True).opt(exception=exc).error("{} poll crashed: {}", source, exc)
         self.engine.close()
-        result = CycleResult()
+        result = CycleResult(incomplete=True)
         result.failures.append(f"{source} poll crashed: {type(exc).__name__}: {exc}")
         return result
 

@@ -50,6 +50,7 @@ class Status:
     oldest_open_at: datetime | None = None
     mirrored_24h: dict[str, int] = field(default_factory=dict)
     pending_writes: int = 0
+    failing_items: list[dict[str, Any]] = field(default_factory=list)  # items failing or parked (zsc.sync.parking)
     next_report: datetime | None = None  # aware, in the report's timezone
     next_report_known: bool = True  # False: this build has no report module
     leader: dict[str, Any] | None = None
@@ -85,6 +86,9 @@ def gather(config: Any) -> Status:
         day_ago = now - timedelta(hours=24)
         status.mirrored_24h = {direction: store.mirrored_since(direction, day_ago) for direction in (TO_ZENDESK, TO_SLACK)}
         status.pending_writes = store.pending_count()
+        status.failing_items = [{"item": i.label, "error": i.error, "attempts": i.attempts,
+                                 "first_failed_at": i.first_failed_at, "parked_at": i.parked_at}
+                                for i in store.failing_items()]
         status.leader = store.leader()
         status.next_report, status.next_report_known = _next_report(config, now)
         return status

@@ -7,13 +7,18 @@ from typing import Any
 
 from zsc.adapters.ratelimit import RateGate
 
+# A poll waits in place for a short Retry-After only; a longer one (Slack's limited tier
+# answers up to 60 s) ends the poll, and the next poll after it goes on where this one
+# stopped -- rather than holding the whole loop (and the other API's polls) hostage.
+WAIT_IN_PLACE = 5.0
+
 
 def slack_from(config: Any, token: str | None = None):
     from zsc.adapters.slack import SlackAdapter
 
     s = config.slack
     return SlackAdapter(token or s.token, s.api_url, timeout=config.sync.http_timeout,
-                        gate=RateGate("Slack", max_wait=max(60.0, config.sync.slack_interval * 3)))
+                        gate=RateGate("Slack", max_wait=WAIT_IN_PLACE, per_method=True))
 
 
 def zendesk_from(config: Any):
@@ -22,7 +27,7 @@ def zendesk_from(config: Any):
     z = config.zendesk
     return ZendeskAdapter(z.api_url, z.subdomain, email=z.email, token=z.token, oauth_token=z.oauth_token,
                           timeout=config.sync.http_timeout,
-                          gate=RateGate("Zendesk", max_wait=max(60.0, config.sync.zendesk_interval * 3)))
+                          gate=RateGate("Zendesk", max_wait=WAIT_IN_PLACE))
 
 
 def pagerduty_from(p: Any):

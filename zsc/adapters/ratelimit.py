@@ -35,25 +35,35 @@ class RateGate:
     """Shared by every call to one API.
 
     `max_wait` bounds how long one call may wait for the gate; past it the call
-    raises RateLimited so the cycle moves on and the daemon comes back later."""
+    raises RateLimited so the cycle moves on and the daemon comes back later.
+    `per_method`: the API limits each method on its own (Slack's tiers), so a 429 on
+    conversations.history does not hold back chat.postMessage; else one budget for all
+    (Zendesk's per-account limit)."""
 
-    def __init__(self, api: str, max_wait: float = 60.0, retries: int = 3, backoff: float = 0.5) -> None:
+    def __init__(self, api: str, max_wait: float = 60.0, retries: int = 3, backoff: float = 0.5,
+                 per_method: bool = False) -> None:
         self.api = api
         self.max_wait = max_wait
         self.retries = retries
         self.backoff = backoff
-        self._blocked_until = 0.0
+        self.per_method = per_method
+        self._blocked_until: dict[str, float] = {}
         self._lock = threading.Lock()
 
-    def block(self, seconds: float) -> None:
+    def _scope(self, what: str) -> str:
+        return what if self.per_method else ""
+
+    def block(self, seconds: float, what: str = "") -> None:
         with self._lock:
-            self._blocked_until = max(self._blocked_until, time.monotonic() + max(seconds, 0.0))
+            scope = self._scope(what)
+            until = time.monotonic() + max(seconds, 0.0)
+            self._blocked_until[scope] = max(self._blocked_until.get(scope, 0.0), until)
 
-    def remaining(self) -> float:
-        return max(0.0, self._blocked_until - time.monotonic())
+    def remaining(self, what: str = "") -> float:
+        return max(0.0, self._blocked_until.get(self._scope(what), 0.0) - time.monotonic())
 
-    def _wait_turn(self) -> None:
-        wait = self.remaining()
+    def _wait_turn(self, what: str = "") -> None:
+        wait = self.remaining(what)
         if wait > self.max_wait:
             raise RateLimited(self.api, wait)
         if wait > 0:
@@ -68,11 +78,11 @@ class RateGate:
         it raises Ambiguous. A 429 guarantees nothing was applied, so writes retry it."""
         attempt = 0
         while True:
-            self._wait_turn()
+            self._wait_turn(what)
             try:
                 return fn()
             except Limited as exc:
-                self.block(exc.retry_after)
+                self.block(exc.retry_after, what)
                 attempt += 1
                 if attempt > self.retries:
                     raise RateLimited(self.api, exc.retry_after) from None

@@ -159,7 +159,9 @@ class Comment:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> "Comment":
-        body = data.get("plain_body") or data.get("body")
+        # `body` is what the author wrote (Markdown kept, which zsc turns into Slack's marks);
+        # plain_body is Zendesk's rendering of it, with the marks gone.
+        body = data.get("body") or data.get("plain_body")
         if not body and data.get("html_body"):
             from zsc.format import plain_from_html
 

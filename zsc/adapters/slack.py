@@ -34,7 +34,7 @@ class SlackAdapter:
         base = api_url if api_url.endswith("/") else api_url + "/"
         # No client-side retries: the gate decides, and a write must never be blindly repeated.
         self.client = WebClient(token=token, base_url=base, timeout=int(max(1, timeout)), retry_handlers=[])
-        self.gate = gate or RateGate(API)
+        self.gate = gate or RateGate(API, per_method=True)
         self._identity: Identity | None = None
 
     # ---- plumbing ----
@@ -102,16 +102,48 @@ class SlackAdapter:
     def _pages(self, method: str, key: str, **kwargs: Any) -> Iterator[dict[str, Any]]:
         cursor = None
         while True:
-            args = dict(kwargs, limit=PAGE_LIMIT)
-            if cursor:
-                args["cursor"] = cursor
-            data = self._call(method, **args)
-            items = data.get(key) or []
-            if not isinstance(items, list):
-                raise Unavailable(API, f"{method}: malformed answer ({key} is not a list)")
+            items, cursor = self._page(method, key, cursor, **kwargs)
             yield from items
-            meta = data.get("response_metadata")
-            cursor = meta.get("next_cursor") if isinstance(meta, dict) else None
+            if not cursor:
+                return
+
+    def _page(self, method: str, key: str, cursor: str | None, **kwargs: Any) -> tuple[list[Any], str | None]:
+        """One page: its items and the cursor of the next page (None: the last)."""
+        args = dict(kwargs, limit=PAGE_LIMIT)
+        if cursor:
+            args["cursor"] = cursor
+        data = self._call(method, **args)
+        items = data.get(key) or []
+        if not isinstance(items, list):
+            raise Unavailable(API, f"{method}: malformed answer ({key} is not a list)")
+        meta = data.get("response_metadata")
+        next_cursor = meta.get("next_cursor") if isinstance(meta, dict) else None
+        return items, next_cursor if isinstance(next_cursor, str) and next_cursor else None
+
+    def history_page(self, channel: str, oldest: str | None = None,
+                     cursor: str | None = None) -> tuple[list[Message], str | None]:
+        """One page of top-level messages after `oldest` (Slack pages newest first;
+        the page itself is returned oldest first) and the next page's cursor. For
+        a poll that must be able to stop after any page (Slack's limited tier)."""
+        args: dict[str, Any] = {"channel": channel, "include_all_metadata": True}
+        if oldest:
+            args["oldest"] = oldest
+        items, next_cursor = self._page("conversations.history", "messages", cursor, **args)
+        return sorted(_messages(items), key=lambda m: ts_key(m.ts)), next_cursor
+
+    def reply_pages(self, channel: str, thread_ts: str, oldest: str | None = None) -> Iterator[list[Message]]:
+        """Replies after `oldest` (the parent excluded), a page at a time, oldest first:
+        each page can be handled (and the thread's cursor moved) before the next is read."""
+        args: dict[str, Any] = {"channel": channel, "ts": thread_ts, "include_all_metadata": True}
+        if oldest:
+            args["oldest"] = oldest
+        cursor, seen = None, set()
+        while True:
+            items, cursor = self._page("conversations.replies", "messages", cursor, **args)
+            page = [m for m in _messages(items) if m.ts != thread_ts and m.ts not in seen
+                    and (not oldest or ts_key(m.ts) > ts_key(oldest))]
+            seen.update(m.ts for m in page)
+            yield sorted(page, key=lambda m: ts_key(m.ts))
             if not cursor:
                 return
 

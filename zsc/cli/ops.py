@@ -144,6 +144,13 @@ def _print_status(s) -> None:
     click.echo(f"Last 24 h:    {s.mirrored_24h.get('to_zendesk', 0)} mirrored Slack → Zendesk, "
                f"{s.mirrored_24h.get('to_slack', 0)} Zendesk → Slack")
     click.echo(f"Pending:      {s.pending_writes} write(s) of unknown outcome, resolved on the next poll")
+    parked = sum(1 for i in s.failing_items if i["parked_at"])
+    click.echo(f"Failing:      {parked} parked, {len(s.failing_items) - parked} still retried"
+               + (" (`zsc check-missing --fix` retries the parked ones)" if parked else ""))
+    for item in s.failing_items:
+        state = f"parked {stamp(item['parked_at'])}" if item["parked_at"] else "retrying"
+        click.echo(f"  {item['item']}: {state}, {item['attempts']} attempts since "
+                   f"{stamp(item['first_failed_at'])}: {item['error']}")
     if not s.next_report_known:
         report = "n/a"
     elif s.next_report is None:

@@ -17,7 +17,8 @@ from zsc.simulator.zendesk import ZendeskSim
 class Simulator:
     def __init__(self) -> None:
         self.slack = SlackSim()
-        self.zendesk = ZendeskSim()
+        # Zendesk renders comment bodies as Markdown: what it stores is not what was sent.
+        self.zendesk = ZendeskSim(render_markdown=True)
         self.pagerduty = PagerDutySim()
 
     @property

@@ -23,7 +23,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable, Iterable
 from urllib.parse import parse_qs, urlsplit
 
-FAULT_KINDS = ("429", "500", "503", "slow", "drop", "malformed")
+FAULT_KINDS = ("429", "500", "503", "slow", "drop", "malformed", "shape", "refuse")
 
 
 @dataclass
@@ -151,6 +151,7 @@ class Fault:
     retry_after: int = 1
     delay: float = 2.0  # for "slow": seconds to sit on the answer
     after: int = 0  # let this many calls through first
+    body: Any = None  # for "shape": the (well-formed, wrong-shaped) JSON answered instead
 
 
 Handler = Callable[[Request], Response]
@@ -257,16 +258,18 @@ class Service:
 
     # ---- control surface shared by all services ----
     def inject(self, endpoint: str, kind: str, times: int = 1, retry_after: int = 1, delay: float = 2.0,
-               after: int = 0) -> None:
+               after: int = 0, body: Any = None) -> None:
         """Make `times` calls to `endpoint` fail with `kind` (see FAULT_KINDS), after
         letting `after` calls through untouched.
 
         "slow" and "drop" apply the effect first (the write happens), then sit on the
-        answer past the client's timeout or close the connection without answering."""
+        answer past the client's timeout or close the connection without answering;
+        "malformed" and "shape" apply it and answer 200 with a body that is not JSON, or
+        with `body` (JSON of the wrong shape, as a broken proxy or API version might)."""
         if kind not in FAULT_KINDS:
             raise ValueError(f"unknown fault {kind!r}; one of {FAULT_KINDS}")
         with self.lock:
-            self._faults[endpoint].append(Fault(kind, times, retry_after, delay, after))
+            self._faults[endpoint].append(Fault(kind, times, retry_after, delay, after, body))
 
     def clear_faults(self) -> None:
         with self.lock:
@@ -343,6 +346,9 @@ class Service:
         if fault and fault.kind in ("429", "500", "503"):
             self._send(h, self.fault_response(fault))
             return
+        if fault and fault.kind == "refuse":
+            self._send(h, Response(200, fault.body if fault.body is not None else {}))
+            return
         try:
             # One request at a time touches the state, so handlers need no locking of their own.
             with self.lock:
@@ -364,6 +370,8 @@ class Service:
             time.sleep(fault.delay)
         if fault and fault.kind == "malformed":
             resp = Response(200, b"<html>502 Bad Gateway</html>", {"Content-Type": "application/json"})
+        if fault and fault.kind == "shape":
+            resp = Response(200, fault.body if fault.body is not None else {})
         self._send(h, resp)
 
     def _match(self, req: Request) -> tuple[Handler | None, str]:

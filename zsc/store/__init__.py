@@ -270,6 +270,16 @@ class Store:
         issue.last_activity_at = utcnow()
         issue.save()
 
+    def set_reply_count(self, issue: Issue, count: int | None) -> None:
+        if issue.slack_reply_count != count:
+            self._exec("UPDATE issue SET slack_reply_count = ? WHERE id = ?", (count, issue.id))
+            issue.slack_reply_count = count
+
+    def count_own_reply(self, issue: Issue) -> None:
+        """zsc posted in the thread: Slack's reply_count goes up by one, and so does ours."""
+        if issue.slack_reply_count is not None:
+            self.set_reply_count(issue, issue.slack_reply_count + 1)
+
     def advance_reply_cursor(self, issue: Issue, ts: str) -> None:
         """The thread cursor: every reply up to `ts` is handled (one per item, so plain SQL)."""
         now = utcnow()

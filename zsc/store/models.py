@@ -54,6 +54,9 @@ class Issue(BaseModel):
     zendesk_updated_at = pw.CharField(null=True, max_length=32)
     last_activity_at = pw.DateTimeField(default=utcnow)
     followup_of = pw.BigIntegerField(null=True)  # ticket this one follows up (v2)
+    # Slack's reply_count of the thread as of its last complete read, plus zsc's own posts
+    # since: while history shows the same count, the thread has nothing new to read (v5).
+    slack_reply_count = pw.IntegerField(null=True)
 
     class Meta:
         table_name = "issue"

@@ -78,12 +78,19 @@ def _v4_failing_items(db: pw.Database) -> None:
     db.create_tables(V4_MODELS, safe=True)
 
 
+def _v5_reply_counts(db: pw.Database) -> None:
+    """v5: each thread's known reply count, so zsc does not read back its own posts."""
+    columns = {c.name for c in db.get_columns(Issue._meta.table_name)}
+    if "slack_reply_count" not in columns:
+        migrate(migrator(db).add_column(Issue._meta.table_name, "slack_reply_count", Issue.slack_reply_count))
+
+
 def migrator(db: pw.Database):
     return PostgresqlMigrator(db) if isinstance(db, pw.PostgresqlDatabase) else SqliteMigrator(db)
 
 
 # Each step moves the schema one version forward; never edit a shipped step, add one.
-MIGRATIONS: list[Callable[[pw.Database], None]] = [_v2_operations, _v3_ticket_flags, _v4_failing_items]
+MIGRATIONS: list[Callable[[pw.Database], None]] = [_v2_operations, _v3_ticket_flags, _v4_failing_items, _v5_reply_counts]
 SCHEMA_VERSION = 1 + len(MIGRATIONS)
 
 

@@ -7,6 +7,7 @@ Gaps, by kind:
   comment    a public Zendesk comment not mirrored to the thread
   email      an email ticket of the group, still open, with no Slack thread
   status     an issue whose status in the store differs from the ticket's
+  parked     an item the sync gave up on after it kept failing (zsc.sync.parking)
 
 The scan asks the same questions the sync does (`is_person_content`, the mapped ids
 in the store), so "missing" means exactly "the sync would still write this".
@@ -40,6 +41,7 @@ KINDS = {
     "comment": "comment not in thread",
     "email": "email, no thread",
     "status": "status differs",
+    "parked": "parked after failing",
 }
 EXPORT_PAGES_MAX = 100  # 100,000 tickets: far beyond N days of one support group
 SCAN_MAX_WAIT = 130.0  # seconds a scan call may wait for a rate limit (Slack's limited tier: 1 call/min)
@@ -140,6 +142,9 @@ def scan(ctx: SyncContext, days: int, progress: Progress = _no_progress) -> Scan
     _scan_slack(ctx, found, issues, progress)
     _scan_tickets(ctx, found, issues, progress)
     _scan_email(ctx, found, progress)
+    for item in ctx.store.failing_items(parked=True):
+        found.gaps.append(Gap("parked", item.label, f"{item.attempts} attempts; last: {item.error}",
+                              channel=item.channel, ts=item.ts, ticket_id=item.ticket_id))
     return found
 
 
@@ -259,6 +264,8 @@ def repair(ctx: SyncContext, found: Scan) -> CycleResult:
     from zsc.sync.engine import handle_ticket
 
     ctx.result = CycleResult()
+    if ctx.store.unpark_all():  # parked items get a fresh start: the sync paths below try them again
+        ctx.result.did("parked items: retried")
     marked = _mark_unknown(ctx, found)
     by_kind = {kind: [g for g in found.gaps if g.kind == kind] for kind in KINDS}
     steps: list[tuple[Gap, Callable[[], None]]] = []

@@ -24,6 +24,7 @@ class CycleResult:
     parked: list[str] = field(default_factory=list)  # items given up on this time (see zsc.sync.parking)
     auth_refused: bool = False  # a credential was refused: retrying soon cannot help
     incomplete: bool = False  # the poll itself did not finish (as opposed to single items failing)
+    rate_limited: bool = False  # ...because an API asked to wait: the next poll goes on (zsc is alive)
 
     def did(self, line: str, detail: str | None = None, **fields: Any) -> None:
         """Record an action. `detail` is customer text (a subject): printed for the
@@ -44,10 +45,17 @@ class CycleResult:
         self.parked.extend(other.parked)
         self.auth_refused |= other.auth_refused
         self.incomplete |= other.incomplete
+        self.rate_limited |= other.rate_limited
 
     @property
     def ok(self) -> bool:
         return not self.failures
+
+    @property
+    def alive(self) -> bool:
+        """The poll did its job (single items may have failed; a rate limit is waited out):
+        what the systemd watchdog is told."""
+        return not self.incomplete or self.rate_limited
 
 
 @dataclass

@@ -59,6 +59,9 @@ def post_once(ctx: SyncContext, issue: Issue, ref: str, kind: str, text: str, *,
 
     def record(ts: str) -> None:
         ctx.store.record_item(issue, TO_SLACK, kind, slack_ts=ts, comment_id=comment_id, ref=ref)
+        if thread and channel == issue.channel:
+            ctx.store.count_own_reply(issue)  # so the thread is not read again for our own post
+            ctx.memo[("posted", issue.id)] = ctx.memo.get(("posted", issue.id), 0) + 1
         if extra:
             extra(ts)
 

@@ -9,6 +9,7 @@ rest still get their turn, and re-reading next cycle is harmless."""
 
 from __future__ import annotations
 
+import json
 import time
 from contextlib import contextmanager, nullcontext
 from datetime import date, datetime, timedelta, timezone
@@ -16,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator, Literal
 
 from zsc import runtime
 from zsc.adapters.records import Ticket, ts_after, ts_for
-from zsc.errors import ApiError, AuthError, NotFound, RateLimited
+from zsc.errors import ApiError, AuthError, NotFound, RateLimited, Rejected
 from zsc.runtime import Stopping
 from zsc.store import Issue, Store, utcnow
 from zsc.store import open_store as store_at
@@ -179,7 +180,7 @@ def run_source(ctx: SyncContext, source: Source, fn: Callable[[SyncContext], Non
     except Stopping:
         raise
     except RateLimited as exc:
-        ctx.result.incomplete = True
+        ctx.result.incomplete = ctx.result.rate_limited = True
         ctx.result.failed(f"{source}: {exc}")
     except AuthError as exc:
         ctx.result.auth_refused = ctx.result.incomplete = True
@@ -208,22 +209,49 @@ def cycle(ctx: SyncContext, since: datetime | None = None) -> CycleResult:
 # ---------------------------------------------------------------- Slack
 
 def poll_slack(ctx: SyncContext) -> None:
+    """Read the channel's history window a page at a time, handling each page as it
+    comes. Slack may refuse the next page for a minute (its limited tier): the read
+    then resumes at that page on the next poll. The top-level cursor moves only when
+    the whole window was read and nothing in it failed (a failing item is retried,
+    and parked in the end, so this never blocks for long)."""
     channel = ctx.channel
     top = ctx.store.checkpoint(keys.slack_top(channel))
-    oldest = min(float(top), oldest_watched_thread(ctx))
-    parents = ctx.slack.history(channel, oldest=ts_for(max(0.0, oldest - OVERLAP_SECONDS)))
-    blocked = False  # once an item fails, the top-level cursor stays put
-    for message in parents:
-        runtime.check()
-        ts = message.ts
-        if not parking.attempt(ctx, keys.slack_item(channel, ts), f"Slack {channel}/{ts}",
-                               lambda: handle_parent(ctx, message, is_new=ts_after(ts, top)), channel=channel, ts=ts):
-            blocked = True
-            continue
-        if not blocked and ts_after(ts, top):
-            ctx.store.set_checkpoint(keys.slack_top(channel), ts)
-            top = ts
+    read = _resumed_read(ctx, channel) or {
+        "oldest": ts_for(max(0.0, min(float(top), oldest_watched_thread(ctx)) - OVERLAP_SECONDS)),
+        "cursor": None, "newest": None, "failed": False}
+    while True:
+        try:
+            page, cursor = ctx.slack.history_page(channel, oldest=read["oldest"], cursor=read["cursor"])
+        except Rejected:
+            ctx.store.delete_checkpoint(keys.slack_history_read(channel))  # e.g. an expired cursor: start afresh
+            raise
+        for message in page:
+            runtime.check()
+            ts = message.ts
+            if not parking.attempt(ctx, keys.slack_item(channel, ts), f"Slack {channel}/{ts}",
+                                   lambda: handle_parent(ctx, message, is_new=ts_after(ts, top)), channel=channel, ts=ts):
+                read["failed"] = True
+            if read["newest"] is None or ts_after(ts, read["newest"]):
+                read["newest"] = ts
+        if not cursor:
+            break
+        read["cursor"] = cursor
+        ctx.store.set_checkpoint(keys.slack_history_read(channel), json.dumps(read))
+    with ctx.store.atomic():
+        if not read["failed"] and read["newest"] and ts_after(read["newest"], top):
+            ctx.store.set_checkpoint(keys.slack_top(channel), read["newest"])
+        ctx.store.delete_checkpoint(keys.slack_history_read(channel))
     sweep_old_threads(ctx)
+
+
+def _resumed_read(ctx: SyncContext, channel: str) -> dict[str, Any] | None:
+    """A history read that an earlier poll stopped between pages."""
+    raw = ctx.store.checkpoint(keys.slack_history_read(channel))
+    try:
+        read = json.loads(raw) if raw else None
+    except ValueError:
+        return None
+    return read if isinstance(read, dict) and read.get("cursor") else None
 
 
 def window_floor(ctx: SyncContext) -> str:
@@ -265,8 +293,23 @@ def handle_parent(ctx: SyncContext, message, is_new: bool) -> None:
         issue = s2z.open_issue(ctx, message)
     elif is_new:
         s2z.open_issue(ctx, message)  # resume a set-up interrupted by a crash
-    if message.reply_count and (issue.is_open or is_new or _recently_closed(issue)):
+    if not (issue.is_open or is_new or _recently_closed(issue)):
+        return
+    if message.reply_count and has_news(ctx, issue, message):
         s2z.mirror_replies(ctx, issue, message.latest_reply)
+    # Read up to here: Slack's count as history showed it, plus what zsc posted since.
+    ctx.store.set_reply_count(issue, message.reply_count + ctx.memo.get(("posted", issue.id), 0))
+
+
+def has_news(ctx: SyncContext, issue: Issue, message) -> bool:
+    """Whether the thread may hold replies not read yet. Not when Slack counts as many
+    replies as zsc knows of and the newest is one zsc has seen or posted itself: zsc
+    never reads a thread back only for its own posts."""
+    if issue.slack_reply_count is None or message.reply_count != issue.slack_reply_count:
+        return True
+    latest = message.latest_reply
+    return bool(latest) and ts_after(latest, issue.slack_reply_cursor) \
+        and latest not in ctx.store.recorded(issue).slack_ts
 
 
 def _recently_closed(issue: Issue) -> bool:

@@ -63,6 +63,11 @@ def slack_top(channel: str) -> str:
     return f"slack:{channel}:top"
 
 
+def slack_history_read(channel: str) -> str:
+    """A history read stopped between pages (by a rate limit): where the next poll goes on."""
+    return f"slack:{channel}:history_read"
+
+
 OLD_SWEEP = "slack:old_thread_sweep"  # the last old thread asked for replies
 EXPORT_CURSOR = "zendesk:export_cursor"  # the incremental export's after_cursor
 EXPORT_START = "zendesk:export_start"  # where the export (re)starts, epoch seconds; also "mail since"

@@ -37,6 +37,7 @@ def attempt(ctx: SyncContext, key: str, label: str, handle: Callable[[], Any], *
         if should_park(ctx, row):
             ctx.store.park(key)
             ctx.result.parked.append(label)
+            ctx.result.failed(f"{label}: parked after {row.attempts} failed attempts: {exc}")
             logger.bind(channel=channel, ts=ts, ticket_id=ticket_id).error(
                 "{} parked after {} failed attempts (last: {}); the sync moves on. `zsc check-missing --fix` "
                 "retries it", label, row.attempts, exc)

@@ -13,7 +13,7 @@ from zsc import format as fmt
 from zsc.adapters.records import Message, permalink, ts_after, ts_time
 from zsc.errors import NotFound, Rejected
 from zsc.store import TO_ZENDESK, Issue, utcnow
-from zsc.sync import commands, keys, notices, parking, people
+from zsc.sync import commands, group_boundary, keys, notices, parking, people
 from zsc.sync.context import SyncContext
 from zsc.sync.effects import comment_once, create_ticket_once, post_once
 from zsc.sync.followup import follow_up_closed, is_closed_rejection
@@ -124,11 +124,14 @@ def mirror_replies(ctx: SyncContext, issue: Issue, latest_reply: str | None) -> 
     """Mirror the thread's new replies, advancing the thread cursor with each record."""
     if latest_reply and not ts_after(latest_reply, issue.slack_reply_cursor):
         return
-    for reply in ctx.slack.replies(issue.channel, issue.thread_ts, oldest=issue.slack_reply_cursor):
-        # A reply that keeps failing is parked rather than holding up the rest of its thread.
-        parking.attempt(ctx, keys.slack_item(issue.channel, reply.ts), f"Slack {issue.channel}/{reply.ts}",
-                        lambda: handle_reply(ctx, issue, reply), nested=True, channel=issue.channel, ts=reply.ts)
-        advance_reply_cursor(ctx, issue, reply.ts)
+    # A page at a time: when Slack asks to wait before the next page, what was read is
+    # handled and the thread's cursor says where the next poll goes on.
+    for page in ctx.slack.reply_pages(issue.channel, issue.thread_ts, oldest=issue.slack_reply_cursor):
+        for reply in page:
+            # A reply that keeps failing is parked rather than holding up the rest of its thread.
+            parking.attempt(ctx, keys.slack_item(issue.channel, reply.ts), f"Slack {issue.channel}/{reply.ts}",
+                            lambda: handle_reply(ctx, issue, reply), nested=True, channel=issue.channel, ts=reply.ts)
+            advance_reply_cursor(ctx, issue, reply.ts)
 
 
 def advance_reply_cursor(ctx: SyncContext, issue: Issue, ts: str) -> None:
@@ -141,6 +144,8 @@ def handle_reply(ctx: SyncContext, issue: Issue, reply: Message) -> None:
     replies and is mirrored."""
     if reply.ts in ctx.store.recorded(issue).slack_ts or not is_person_content(ctx, reply):
         return
+    if group_boundary.withhold_reply(ctx, issue, reply):
+        return  # the ticket left the group: nothing from this thread reaches it any more
     if commands.run_command(ctx, issue, reply):
         return
     commands.reply_to_keywords(ctx, issue, reply)

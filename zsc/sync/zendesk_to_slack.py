@@ -6,10 +6,10 @@ from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
 from zsc import format as fmt
-from zsc.adapters.records import Ticket
+from zsc.adapters.records import Comment, Ticket
 from zsc.errors import NotFound
 from zsc.store import DONE_STATUSES, Issue
-from zsc.sync import keys, people
+from zsc.sync import group_boundary, keys, parking, people
 from zsc.sync.context import SyncContext
 from zsc.sync.effects import post_once, resolve_pending_comments
 
@@ -32,23 +32,37 @@ def sync_ticket(ctx: SyncContext, issue: Issue, ticket: Ticket) -> None:
             ticket = replace(ticket, status="deleted")
             comments = []
     resolve_pending_comments(ctx, issue)
+    if group_boundary.is_outside(ctx, ticket):
+        group_boundary.withhold(ctx, issue, ticket, comments)
+        follow_status(ctx, issue, ticket, quietly=True)
+        ctx.store.mark_ticket_seen(issue, min(ticket.updated_at, settled_before(started)))
+        return
+    group_boundary.back_in(ctx, ticket)
     mapped = ctx.store.mapped_comment_ids(issue)
     for comment in comments:
         if comment.id in mapped or not comment.public:
             continue  # already mirrored (or written by zsc), or an internal note: never shown
-        author = people.zendesk_name(ctx, comment.author_id)
-        text = fmt.zendesk_comment_to_slack(author, comment.body)
-        chunks = fmt.split_for_slack(text)
-        for part, chunk in enumerate(chunks):
-            # Each chunk is its own post; only the last carries the comment id, so the
-            # comment counts as mirrored once all of it is in the thread.
-            last = part == len(chunks) - 1
-            post_once(ctx, issue, keys.comment_ref(comment.id, part), "comment", chunk,
-                      comment_id=comment.id if last else None)
-        ctx.result.did(f"Zendesk #{ticket.id} comment {comment.id} -> Slack {issue.channel}/{issue.thread_ts}",
-                       channel=issue.channel, thread_ts=issue.thread_ts, ticket_id=ticket.id, comment_id=comment.id)
+        # A comment that keeps failing is parked rather than holding up the ticket.
+        parking.attempt(ctx, keys.comment_item(ticket.id, comment.id), f"Zendesk #{ticket.id} comment {comment.id}",
+                        lambda: mirror_comment(ctx, issue, ticket.id, comment), nested=True, ticket_id=ticket.id)
     if follow_status(ctx, issue, ticket):
         ctx.store.mark_ticket_seen(issue, min(ticket.updated_at, settled_before(started)))
+
+
+def mirror_comment(ctx: SyncContext, issue: Issue, ticket_id: int, comment: Comment) -> None:
+    author = people.zendesk_name(ctx, comment.author_id)
+    text = fmt.zendesk_comment_to_slack(author, comment.body)
+    # A flood cap: an outsider's 100,000-character email must not become 29 posts.
+    chunks = fmt.cap_posts(fmt.split_for_slack(text), ctx.config.sync.max_slack_posts_per_comment,
+                           ctx.ticket_url(ticket_id))
+    for part, chunk in enumerate(chunks):
+        # Each chunk is its own post; only the last carries the comment id, so the
+        # comment counts as mirrored once all of it is in the thread.
+        last = part == len(chunks) - 1
+        post_once(ctx, issue, keys.comment_ref(comment.id, part), "comment", chunk,
+                  comment_id=comment.id if last else None)
+    ctx.result.did(f"Zendesk #{ticket_id} comment {comment.id} -> Slack {issue.channel}/{issue.thread_ts}",
+                   channel=issue.channel, thread_ts=issue.thread_ts, ticket_id=ticket_id, comment_id=comment.id)
 
 
 def settled_before(moment: datetime) -> str:
@@ -58,15 +72,16 @@ def settled_before(moment: datetime) -> str:
     return (moment - timedelta(seconds=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def follow_status(ctx: SyncContext, issue: Issue, ticket: Ticket) -> bool:
+def follow_status(ctx: SyncContext, issue: Issue, ticket: Ticket, quietly: bool = False) -> bool:
     """Solved/closed in Zendesk: one notice in the thread and the issue closed in the store.
-    Reopened in Zendesk: the store follows quietly. Returns False when the status is
+    Reopened in Zendesk: the store follows quietly (and always when `quietly`: a ticket
+    outside the group says nothing in Slack). Returns False when the status is
     left for later: a thread command of zsc's own (a resolve) has an unknown outcome,
     and it, not a "marked solved in Zendesk" notice, will tell the thread."""
     if ticket.status in DONE_STATUSES:
         if any(key.startswith("command:") for key in ctx.store.pending_keys(issue)):
             return False  # a resolve of ours, outcome unknown: it will speak for itself
-        if issue.is_open:
+        if issue.is_open and not quietly:
             post_once(ctx, issue, status_ref(ctx, issue), "status",
                       NOTICES[ticket.status].format(link=ctx.ticket_link(ticket.id), id=ticket.id))
             ctx.result.did(f"Zendesk #{ticket.id} {ticket.status} -> Slack {issue.channel}/{issue.thread_ts}",
