@@ -19,6 +19,7 @@ from typing import Any, Callable, Iterator
 import peewee as pw
 
 from zsc.errors import UserError
+from zsc.logs import redact
 from zsc.store.models import (DONE_STATUSES, OPEN_STATUSES, Checkpoint, CommandRun, Intent, Issue, MirroredItem,
                               ReportRun, SlackUser, SourceStatus, TicketFlag, ZendeskUser, db_proxy, upsert, utcnow)
 from zsc.store.schema import SCHEMA_VERSION, open_database, schema_version, upgrade
@@ -176,6 +177,22 @@ class Store:
 
     def set_leader(self, info: dict[str, Any]) -> None:
         self.set_checkpoint(LEADER, json.dumps(info))
+
+    def clear_leader(self, host: str, pid: int, when: datetime | None = None) -> bool:
+        """A daemon stopping cleanly: its record (only if still its own: a standby may
+        have taken over) says it stopped, so no one is named as active. True if cleared."""
+        with self.db.atomic():
+            current = self.leader()
+            if not current or current.get("stopped") or current.get("host") != host or current.get("pid") != pid:
+                return False
+            stopped = (when or utcnow()).replace(microsecond=0).isoformat() + "Z"
+            self.set_leader({**current, "stopped": stopped})
+            return True
+
+    def active_leader(self) -> dict[str, Any] | None:
+        """The record of a daemon that has not said it stopped (it may have died)."""
+        current = self.leader()
+        return current if current and not current.get("stopped") else None
 
     # ---- ticket flags ----
     def flag(self, ticket_id: int, name: str) -> str | None:
@@ -432,6 +449,8 @@ class Store:
 
     # ---- health ----
     def mark_source(self, source: str, error: str | None = None, when: datetime | None = None) -> None:
+        """Record a poll's outcome; `error` is redacted first (an API's error body can
+        echo the credential sent), so no secret is ever stored."""
         when = when or utcnow()
         row, _ = SourceStatus.get_or_create(source=source)
         row.last_attempt_at = when
@@ -439,7 +458,7 @@ class Store:
             row.last_success_at = when
         else:
             row.last_error_at = when
-            row.last_error = error
+            row.last_error = redact(error)
         row.save()
 
     def source_status(self, source: str) -> SourceStatus | None:

@@ -20,9 +20,7 @@ def open_database(url: str) -> pw.Database:
     if url.startswith("sqlite:///"):
         path = url[len("sqlite:///"):]
         if path != ":memory:":
-            from zsc.locks import make_parent_directory
-
-            make_parent_directory(path)
+            _private_sqlite_file(path)
         return pw.SqliteDatabase(
             path,
             pragmas={"journal_mode": "wal", "synchronous": "normal", "foreign_keys": 1, "busy_timeout": 10000},
@@ -39,6 +37,36 @@ def open_database(url: str) -> pw.Database:
 
         return connect(url.replace("postgres://", "postgresql://", 1))
     raise ConfigError(f"[database] url: unsupported database URL scheme in {url.split(':', 1)[0]!r}; use sqlite:///PATH or postgresql://USER@HOST/DB")
+
+
+_warned_modes: set[str] = set()  # databases already warned about, so a daemon warns once
+
+
+def _private_sqlite_file(path: str) -> None:
+    """The database holds customer text: create it 0600 before SQLite does (SQLite
+    then gives its -wal and -shm files the same mode), and warn once about one that
+    others may read."""
+    import os
+    import shlex
+    import stat
+
+    from loguru import logger
+
+    from zsc.errors import os_reason, path_error, process_user
+    from zsc.locks import create_private, make_parent_directory
+
+    make_parent_directory(path)
+    try:
+        os.close(create_private(path, os.O_RDONLY))
+        mode = stat.S_IMODE(os.stat(path).st_mode)
+    except OSError as exc:
+        raise path_error(exc, f"[database] url: cannot create the SQLite database {path}: {os_reason(exc, path)}; "
+                              f"check that its directory is writable by {process_user()}") from None
+    if mode & 0o077 and path not in _warned_modes:
+        _warned_modes.add(path)
+        files = [f for f in (path, f"{path}-wal", f"{path}-shm") if os.path.exists(f)]
+        logger.warning("the SQLite database {} is open to other users (mode {:04o}) and holds customer messages; "
+                       "make it private: chmod 600 {}", path, mode, " ".join(shlex.quote(f) for f in files))
 
 
 def _create_v1(db: pw.Database) -> None:
