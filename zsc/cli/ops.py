@@ -43,6 +43,9 @@ def _print_outcome(outcome, days: int, fix: bool) -> None:
     click.echo(f"Compared the last {days} day(s), since {found.since:%Y-%m-%d %H:%M}Z: "
                f"{len(found.gaps) or 'nothing'} missing.")
     _table(found.gaps, KINDS)
+    if found.too_recent:
+        click.echo(f"Left out {found.too_recent} item(s) newer than one poll interval: the running zsc "
+                   "mirrors them on its next poll.")
     if outcome.remaining is None:
         return
     for line in outcome.fixed:
