@@ -21,7 +21,8 @@ import peewee as pw
 from zsc.errors import UserError
 from zsc.logs import redact
 from zsc.store.models import (DONE_STATUSES, OPEN_STATUSES, Checkpoint, CommandRun, Intent, Issue, MirroredItem,
-                              ReportRun, SlackUser, SourceStatus, TicketFlag, ZendeskUser, db_proxy, upsert, utcnow)
+                              PendingOnCall, ReportRun, SlackUser, SourceStatus, TicketFlag, ZendeskUser, db_proxy,
+                              upsert, utcnow)
 from zsc.store.schema import SCHEMA_VERSION, open_database, schema_version, upgrade
 
 __all__ = ["Store", "StoreError", "Issue", "Intent", "CommandRun", "ReportRun", "SlackUser", "ZendeskUser",
@@ -446,6 +447,31 @@ class Store:
 
     def record_report(self, day: str, slack_ts: str, late: bool) -> None:
         ReportRun.create(day=day, posted_at=utcnow(), late=late, slack_ts=slack_ts)
+
+    # ---- on-call lines still owed ----
+    def owe_oncall(self, issue: Issue, when: datetime | None = None) -> None:
+        """PagerDuty did not answer for this new issue: remember to retry (once per ticket)."""
+        when = when or utcnow()
+        PendingOnCall.insert(ticket_id=issue.ticket_id, issue=issue, since=when, last_try_at=when).on_conflict_ignore().execute()
+
+    def owes_oncall(self, ticket_id: int) -> bool:
+        return PendingOnCall.get_or_none(PendingOnCall.ticket_id == ticket_id) is not None
+
+    def owed_oncalls(self) -> list[tuple[int, Issue, datetime]]:
+        """(ticket id, issue, first failure) of every on-call line still owed, oldest first."""
+        rows = PendingOnCall.select(PendingOnCall, Issue).join(Issue).order_by(PendingOnCall.since)
+        return [(row.ticket_id, row.issue, row.since) for row in rows]
+
+    def tried_oncall(self, ticket_id: int, when: datetime | None = None) -> None:
+        PendingOnCall.update(tries=PendingOnCall.tries + 1, last_try_at=when or utcnow()).where(
+            PendingOnCall.ticket_id == ticket_id).execute()
+
+    def settle_oncall(self, ticket_id: int) -> None:
+        """The line was posted, or is no longer wanted."""
+        PendingOnCall.delete().where(PendingOnCall.ticket_id == ticket_id).execute()
+
+    def count_owed_oncalls(self) -> int:
+        return PendingOnCall.select().count()
 
     # ---- health ----
     def mark_source(self, source: str, error: str | None = None, when: datetime | None = None) -> None:

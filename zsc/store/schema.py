@@ -12,7 +12,7 @@ import peewee as pw
 from playhouse.migrate import PostgresqlMigrator, SqliteMigrator, migrate
 
 from zsc.errors import ConfigError, UserError
-from zsc.store.models import V1_MODELS, V2_MODELS, V3_MODELS, Checkpoint, Issue, Meta, TicketFlag, upsert
+from zsc.store.models import V1_MODELS, V2_MODELS, V3_MODELS, V4_MODELS, Checkpoint, Issue, Meta, TicketFlag, upsert
 
 
 def open_database(url: str) -> pw.Database:
@@ -101,12 +101,17 @@ def _v3_ticket_flags(db: pw.Database) -> None:
     Checkpoint.delete().where(Checkpoint.name == "email:denied_count").execute()
 
 
+def _v4_pending_oncall(db: pw.Database) -> None:
+    """v4: new issues whose on-call line is still owed (PagerDuty did not answer)."""
+    db.create_tables(V4_MODELS, safe=True)
+
+
 def migrator(db: pw.Database):
     return PostgresqlMigrator(db) if isinstance(db, pw.PostgresqlDatabase) else SqliteMigrator(db)
 
 
 # Each step moves the schema one version forward; never edit a shipped step, add one.
-MIGRATIONS: list[Callable[[pw.Database], None]] = [_v2_operations, _v3_ticket_flags]
+MIGRATIONS: list[Callable[[pw.Database], None]] = [_v2_operations, _v3_ticket_flags, _v4_pending_oncall]
 SCHEMA_VERSION = 1 + len(MIGRATIONS)
 
 

@@ -298,6 +298,7 @@ def poll_zendesk(ctx: SyncContext) -> None:
     if cursor and not failed and not ctx.dry_run:
         with ctx.store.atomic():
             ctx.store.set_checkpoint(keys.EXPORT_CURSOR, cursor)
+    s2z.notices.retry_oncall_notices(ctx)  # on-call lines owed after a PagerDuty blip (zsc.sync.notices)
 
 
 def vanished(ctx: SyncContext, ticket_id: int) -> Ticket:
