@@ -329,6 +329,7 @@ def make_parent_directory(path: str) -> None:
             except FileExistsError:
                 continue  # made meanwhile by another process: not ours to chmod
             os.chmod(directory, PRIVATE_DIR)  # mkdir's mode is masked by the umask
+        parent.mkdir(parents=True, exist_ok=True)  # a file where the directory should be: FileExistsError
     except OSError as exc:
         raise path_error(exc, f"[database] url: cannot create the directory {parent} for the SQLite database: "
                               f"{os_reason(exc, parent)}; point [database] url at a path in a directory "

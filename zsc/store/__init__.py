@@ -23,7 +23,7 @@ from zsc.logs import redact
 from zsc.store.models import (DONE_STATUSES, OPEN_STATUSES, Checkpoint, CommandRun, Intent, Issue, MirroredItem,
                               PendingOnCall, ReportRun, SlackUser, SourceStatus, TicketFlag, ZendeskUser, db_proxy,
                               upsert, utcnow)
-from zsc.store.schema import SCHEMA_VERSION, open_database, schema_version, upgrade
+from zsc.store.schema import SCHEMA_VERSION, open_database, schema_version, upgrade, warn_if_readable
 
 __all__ = ["Store", "StoreError", "Issue", "Intent", "CommandRun", "ReportRun", "SlackUser", "ZendeskUser",
            "opened", "open_store", "utcnow", "TO_SLACK", "TO_ZENDESK", "OPEN_STATUSES", "DONE_STATUSES", "SCHEMA_VERSION"]
@@ -83,6 +83,8 @@ class Store:
         except pw.DatabaseError as exc:  # OperationalError too; a UserError of upgrade() passes
             self.close()
             raise self._cannot_open(exc) from None
+        if self.sqlite_path is not None:
+            warn_if_readable(str(self.sqlite_path))
 
     def _cannot_open(self, exc: pw.DatabaseError) -> UserError:
         """One line for a store that cannot be opened: which, why, and the fix."""

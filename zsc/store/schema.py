@@ -44,13 +44,8 @@ _warned_modes: set[str] = set()  # databases already warned about, so a daemon w
 
 def _private_sqlite_file(path: str) -> None:
     """The database holds customer text: create it 0600 before SQLite does (SQLite
-    then gives its -wal and -shm files the same mode), and warn once about one that
-    others may read."""
+    then gives its -wal and -shm files the same mode)."""
     import os
-    import shlex
-    import stat
-
-    from loguru import logger
 
     from zsc.errors import os_reason, path_error, process_user
     from zsc.locks import create_private, make_parent_directory
@@ -58,10 +53,24 @@ def _private_sqlite_file(path: str) -> None:
     make_parent_directory(path)
     try:
         os.close(create_private(path, os.O_RDONLY))
-        mode = stat.S_IMODE(os.stat(path).st_mode)
     except OSError as exc:
         raise path_error(exc, f"[database] url: cannot create the SQLite database {path}: {os_reason(exc, path)}; "
                               f"check that its directory is writable by {process_user()}") from None
+
+
+def warn_if_readable(path: str) -> None:
+    """One warning (per process) for a database others may read, naming the fix.
+    Called once the file is known to be a database: any other problem comes first."""
+    import os
+    import shlex
+    import stat
+
+    from loguru import logger
+
+    try:
+        mode = stat.S_IMODE(os.stat(path).st_mode)
+    except OSError:
+        return
     if mode & 0o077 and path not in _warned_modes:
         _warned_modes.add(path)
         files = [f for f in (path, f"{path}-wal", f"{path}-shm") if os.path.exists(f)]
