@@ -40,7 +40,7 @@ def oncall(sim, *, cache_seconds=300, timeout=2.0, token=TOKEN, oauth=False, sec
     config = PagerDutyConfig(
         token="" if oauth else token, escalation_policy_id=POLICY, api_url=sim.url,
         client_id=CLIENT_ID if oauth else "", client_secret=secret if oauth else "",
-        token_url=f"{sim.url}/oauth/token", cache_seconds=cache_seconds, timeout=timeout,
+        token_url=f"{sim.url}/oauth/token", cache_seconds=cache_seconds, timeout=timeout, retry_minutes=10,
     )
     return OnCall.from_config(config)
 

@@ -21,7 +21,7 @@ def make_issue(store, ts="1700000000.000100", ticket=None):
 
 def test_fresh_store_is_at_current_schema(store):
     assert store.schema_version() == st.SCHEMA_VERSION
-    for model in stm.V1_MODELS + stm.V2_MODELS + stm.V3_MODELS:
+    for model in stm.V1_MODELS + stm.V2_MODELS + stm.V3_MODELS + stm.V4_MODELS + stm.V6_MODELS:
         assert store.db.table_exists(model._meta.table_name), model
 
 
@@ -29,7 +29,7 @@ def test_upgrade_from_v1_in_place(store_url):
     s = st.Store(store_url)
     issue = make_issue(s, ticket=7)
     # Put the database back to how schema v1 shipped: no v2 or v3 tables, no followup_of column.
-    s.db.drop_tables(stm.V2_MODELS + stm.V3_MODELS)
+    s.db.drop_tables(stm.V2_MODELS + stm.V3_MODELS + stm.V4_MODELS + stm.V6_MODELS)
     stm_schema.migrate(stm_schema.migrator(s.db).drop_column("issue", "followup_of"))
     stm.upsert(stm.Meta, key="schema_version", value="1")
     s.close()
@@ -47,7 +47,7 @@ def test_upgrade_from_v1_in_place(store_url):
 def test_upgrade_from_v2_moves_ticket_flags_out_of_the_checkpoints(store_url):
     s = st.Store(store_url)
     # How schema v2 kept per-ticket flags: checkpoint names with the ticket id in them.
-    s.db.drop_tables(stm.V3_MODELS)
+    s.db.drop_tables(stm.V3_MODELS + stm.V4_MODELS + stm.V6_MODELS)
     for name, value in (("email:denied:41", "deny_domains"), ("email:denied:42", "deny_addresses"),
                         ("email:denied_count", "2"), ("email:thread:43", "1700000000.000100"),
                         ("slack:C1:top", "1700000000.000000")):
@@ -61,6 +61,27 @@ def test_upgrade_from_v2_moves_ticket_flags_out_of_the_checkpoints(store_url):
     assert s.flag(43, st.EMAIL_THREAD) == "1700000000.000100"
     assert [name for name, _, _ in s.cursors(("email:", "slack:"))] == ["slack:C1:top"]  # only the real cursor stays
     s.close()
+
+
+def test_upgrade_from_v5_adds_the_owed_oncall_lines(store_url):
+    s = st.Store(store_url)
+    issue = make_issue(s, ticket=9)
+    s.db.drop_tables(stm.V6_MODELS)
+    stm.upsert(stm.Meta, key="schema_version", value="5")
+    s.close()
+
+    s = st.Store(store_url)
+    try:
+        assert s.schema_version() == st.SCHEMA_VERSION
+        s.owe_oncall(s.issue_by_ticket(9))
+        s.owe_oncall(s.issue_by_ticket(9))  # once per ticket
+        assert [(ticket, owed.id) for ticket, owed, _ in s.owed_oncalls()] == [(9, issue.id)]
+        assert s.owes_oncall(9) and s.count_owed_oncalls() == 1
+        s.tried_oncall(9)
+        s.settle_oncall(9)
+        assert not s.owes_oncall(9) and s.owed_oncalls() == []
+    finally:
+        s.close()
 
 
 def test_database_errors_reach_callers_as_store_errors(store):

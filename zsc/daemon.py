@@ -78,12 +78,12 @@ class Daemon:
         reopens --log-file, so SIGHUP after logrotate moves to the new file; if that
         fails on a reload, the logging stays as it was (a start refuses instead)."""
         from zsc import logs
-        from zsc.adapters.factory import secrets_of
+        from zsc.adapters.factory import basic_credentials_of, secrets_of
 
         try:
             logs.setup(level=self.log_overrides.get("level") or self.config.logging.level,
                        style=self.log_overrides.get("style") or self.config.logging.format,
-                       secrets=secrets_of(self.config), log_file=self.log_file,
+                       secrets=secrets_of(self.config), basic=basic_credentials_of(self.config), log_file=self.log_file,
                        message_bodies=self.config.logging.message_bodies)
         except UserError as exc:
             if not reloading:
@@ -229,8 +229,17 @@ class Daemon:
         logger.error("lost the leader lock; stopped polling, waiting to lead again")
         self.lock.release()
         if self.engine:
+            self._clear_leader()
             self.engine.close()
             self.engine = None
+
+    def _clear_leader(self) -> None:
+        """`zsc status` must not name a daemon that stopped: clear our record (only
+        ours: a standby may have taken over). The database may be what failed."""
+        try:
+            self.engine.store.clear_leader(socket.gethostname(), os.getpid())
+        except StoreError as exc:
+            logger.debug("could not clear the leader record: {}", exc)
 
     def after_cycle(self) -> None:
         """After polls ran: the status line for systemd, and the watchdog ping only if
@@ -272,6 +281,7 @@ class Daemon:
             logger.info("zsc stopping")
         self.notifier.stopping()
         if self.engine:
+            self._clear_leader()
             self.engine.close()
         self.lock.release()
         self.notifier.close()

@@ -51,6 +51,15 @@ class Rejected(ApiError):
     retryable = False
 
 
+class WrongApiUrl(Rejected):
+    """The API answered that the method or path does not exist: the configured
+    `api_url` points at the wrong place (a missing /api/, a typo). `setting` names it."""
+
+    def __init__(self, api: str, message: str, setting: str) -> None:
+        super().__init__(api, message)
+        self.setting = setting
+
+
 class RateLimited(ApiError):
     def __init__(self, api: str, retry_after: float) -> None:
         super().__init__(api, f"rate limited; retry after {retry_after:.0f}s")

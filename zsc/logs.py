@@ -288,11 +288,12 @@ def is_result_line(record: dict[str, Any]) -> bool:
 
 def setup(level: str = "info", style: str = "auto", stream: TextIO | None = None,
           secrets: Iterable[str | None] = (), log_file: str | None = None, message_bodies: bool = False,
-          hide_results: bool = False) -> None:
+          hide_results: bool = False, basic: Iterable[tuple[str, str | None]] = ()) -> None:
     """Configure logging for the process; safe to call again (on reload, which also
     reopens `log_file`: send SIGHUP after rotating it). `log_file` is --log-file: if it
     cannot be opened, UsageError, and the logging set up before stays as it was.
-    `hide_results`: leave out the lines of `is_result_line` (the command prints them)."""
+    `hide_results`: leave out the lines of `is_result_line` (the command prints them).
+    `basic`: (user, secret) pairs sent as HTTP Basic (Redactor.add_basic)."""
     global _show_bodies
 
     handle = None
@@ -304,6 +305,8 @@ def setup(level: str = "info", style: str = "auto", stream: TextIO | None = None
                              f"{path_fix(exc)}") from None
     stream = stream or sys.stderr
     redact.add(secrets)
+    for user, secret in basic:
+        redact.add_basic(user, secret)
     logger.remove()
     while _log_files:
         _log_files.pop().close()

@@ -14,7 +14,7 @@ from typing import Any, Callable
 from loguru import logger
 
 from zsc.config import mask
-from zsc.errors import ApiError, AuthError, ConfigError, NotFound, UserError
+from zsc.errors import ApiError, AuthError, ConfigError, NotFound, UserError, WrongApiUrl
 
 SERVICES = ("slack", "zendesk", "pagerduty")
 LABELS = {"slack": "Slack", "zendesk": "Zendesk", "pagerduty": "PagerDuty"}
@@ -43,6 +43,13 @@ def _reason(exc: Exception) -> str:
     return text.split("; ")[0]
 
 
+def _wrong_url(name: str, credential: str, exc: WrongApiUrl) -> Check:
+    """The API's address is wrong, so the credential could not even be tried: a
+    setting to fix (`zsc run` refuses to start, exit 2)."""
+    what, _, fix = str(exc).split(": ", 2)[-1].partition("; ")
+    return Check(name, False, f"{credential} could not be checked: {what}", fix or f"check {exc.setting}", "config", exc)
+
+
 def slack_checks(config: Any, credential_only: bool = False, essential: bool = False) -> list[Check]:
     """The token, the channel, the report channel and the email scope. `essential`:
     only what `zsc run` needs at start (the token and the channel)."""
@@ -55,6 +62,8 @@ def slack_checks(config: Any, credential_only: bool = False, essential: bool = F
     slack = slack_from(config)
     try:
         me = slack.auth_test()
+    except WrongApiUrl as exc:
+        return [_wrong_url("Slack token", mask(s.token), exc)]
     except AuthError as exc:
         return [Check("Slack token", False, f"{mask(s.token)} refused: {_reason(exc)}",
                       "run `zsc auth slack` for a new token (or replace [slack] token / ZSC_SLACK_TOKEN)", "refused",
@@ -166,6 +175,8 @@ def zendesk_checks(config: Any, credential_only: bool = False) -> list[Check]:
 def _zendesk_rows(zendesk: Any, z: Any, credential: str, credential_only: bool) -> list[Check]:
     try:
         me = zendesk.me()
+    except WrongApiUrl as exc:
+        return [_wrong_url("Zendesk credentials", credential, exc)]
     except AuthError as exc:
         return [Check("Zendesk credentials", False, f"{credential} refused: {_reason(exc)}",
                       "run `zsc auth zendesk`, or replace the API token (Admin Center → Apps and integrations → "

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import urlsplit
 
+from zsc.logs import redact
 from zsc.store import SCHEMA_VERSION, TO_SLACK, TO_ZENDESK, Store, open_store, utcnow
 
 STALE_FACTOR = 5
@@ -105,7 +106,8 @@ def _sources(store: Store, config: Any, now: datetime) -> list[Source]:
         source = Source(name, intervals.get(name))
         if row:
             source.last_success_at, source.last_attempt_at = row.last_success_at, row.last_attempt_at
-            source.last_error_at, source.last_error = row.last_error_at, row.last_error
+            # redacted again on the way out: a store written by an older zsc may hold a secret
+            source.last_error_at, source.last_error = row.last_error_at, redact(row.last_error) if row.last_error else None
         if source.interval is not None:
             limit = timedelta(seconds=STALE_FACTOR * source.interval)
             source.stale = source.last_success_at is None or now - source.last_success_at > limit

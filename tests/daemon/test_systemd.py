@@ -95,6 +95,14 @@ def test_the_service_is_a_hardened_notify_service():
     assert unit("zsc-sync.timer")["Install"]["WantedBy"] == "timers.target"
 
 
+def test_a_config_error_is_not_restarted(world, start_zsc):
+    """Issue 9: a config error exits 2, which the unit does not restart every 30 s."""
+    assert unit("zsc.service")["Service"]["RestartPreventExitStatus"] == "2"
+    world.config_path.write_text(world.config_path.read_text().replace('channel = "CSUPPORT"', 'channel = "CNOPE"'))
+    refused = start_zsc("run")
+    assert refused.wait(20) == 2, refused.text()
+
+
 def test_systemd_accepts_the_units(tmp_path):
     analyze = shutil.which("systemd-analyze")
     if analyze is None:

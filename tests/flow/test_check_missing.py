@@ -251,3 +251,42 @@ def test_fix_refuses_to_race_a_running_daemon(world):
     finally:
         lock.release()
     assert result.exit_code == 1 and "--fix would race it" in result.output
+
+
+# ---------------------------------------------------------------- beside a running daemon
+
+def test_items_younger_than_a_poll_interval_are_left_out_while_a_daemon_runs(world):
+    """Issue 9: what a running daemon has not polled yet is its work, not a gap."""
+    with freeze_time("2026-03-02 10:00:00", tick=True) as clock:
+        world.write_config(slack_interval=60, zendesk_interval=120)
+        ts, ticket = open_issue(world)
+        fresh = world.ask("Just posted")
+        comment = world.sim.zendesk.agent_comment(ticket["id"], world.other_agent, "Just answered")
+        with store(world) as s:
+            s.set_leader({"host": "elsewhere", "pid": 4242, "since": "2026-03-02T09:00:00Z"})
+
+        data = gaps(world)
+        assert data["missing"] == [] and data["too_recent"] == 2 and data["exit_code"] == 0
+        assert "Left out 2 item(s) newer than one poll interval" in check(world).output
+
+        clock.tick(90)  # older than Slack's interval, not yet than Zendesk's
+        data = gaps(world)
+        assert [(g["kind"], g.get("ts")) for g in data["missing"]] == [("no_ticket", fresh)]
+        assert data["too_recent"] == 1
+
+        clock.tick(60)
+        data = gaps(world)
+        assert sorted((g["kind"], g.get("ts") or g.get("comment_id")) for g in data["missing"]) == [
+            ("comment", comment), ("no_ticket", fresh)]
+        assert data["too_recent"] == 0
+
+
+def test_nothing_is_left_out_once_the_daemon_said_it_stopped(world):
+    ts, ticket = open_issue(world)
+    fresh = world.ask("Just posted")
+    with store(world) as s:
+        s.set_leader({"host": "elsewhere", "pid": 4242, "since": "2026-03-02T09:00:00Z"})
+        s.clear_leader("elsewhere", 4242)
+    data = gaps(world)
+    assert [(g["kind"], g["ts"]) for g in data["missing"]] == [("no_ticket", fresh)]
+    assert data["too_recent"] == 0

@@ -10,7 +10,7 @@ from urllib.error import URLError
 
 from zsc.adapters.ratelimit import Limited, RateGate, Transient
 from zsc.adapters.records import ChannelInfo, Identity, Message, SlackPerson, ts_key, zsc_tag
-from zsc.errors import Ambiguous, AuthError, NotFound, Rejected, Unavailable
+from zsc.errors import Ambiguous, AuthError, NotFound, Rejected, Unavailable, WrongApiUrl
 
 API = "Slack"
 AUTH_ERRORS = {"invalid_auth", "not_authed", "token_revoked", "token_expired", "account_inactive"}
@@ -68,6 +68,11 @@ class SlackAdapter:
             value = headers.get("retry-after", "1")
             value = value[0] if isinstance(value, list) else value
             return Limited(float(value or 1))
+        if error == "unknown_method" or status == 404:
+            # Slack answers unknown_method (or a web server 404) for a path that is no API method.
+            return WrongApiUrl(API, f"{method}: {self.client.base_url} has no such API method "
+                                    f"({'unknown_method' if error == 'unknown_method' else f'HTTP {status}'}); check [slack] api_url "
+                                    "(normally https://slack.com/api/)", setting="[slack] api_url")
         if status >= 500 or error.startswith("Received a response in a non-JSON format"):
             return Transient(f"HTTP {status} {error[:80]}".strip())
         if error in AUTH_ERRORS:

@@ -12,7 +12,7 @@ import requests
 
 from zsc.adapters.ratelimit import Limited, RateGate, Transient
 from zsc.adapters.records import Audit, Comment, Group, Ticket, ZendeskUser
-from zsc.errors import Ambiguous, AuthError, NotFound, Rejected, Unavailable
+from zsc.errors import Ambiguous, AuthError, NotFound, Rejected, Unavailable, WrongApiUrl
 
 API = "Zendesk"
 SHOW_MANY_MAX = 100
@@ -115,7 +115,12 @@ class ZendeskAdapter:
     def me(self) -> ZendeskUser | None:
         """Who the credential acts as; None for the anonymous user (Zendesk's answer
         to an unknown credential on some endpoints)."""
-        user = self._get_json("/api/v2/users/me.json", what="users/me").get("user")
+        try:
+            user = self._get_json("/api/v2/users/me.json", what="users/me").get("user")
+        except NotFound:  # users/me always exists: the address is wrong
+            raise WrongApiUrl(API, f"users/me: {self.api_url}/api/v2/users/me.json is not found (HTTP 404); "
+                                   "check [zendesk] api_url (normally https://SUBDOMAIN.zendesk.com, without /api/v2)",
+                              setting="[zendesk] api_url") from None
         if not isinstance(user, dict):
             raise Unavailable(API, "users/me: malformed answer (no user)")
         return ZendeskUser.from_json(user) if isinstance(user.get("id"), int) else None

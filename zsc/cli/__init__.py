@@ -101,7 +101,7 @@ def load(ctx: click.Context, require_secrets: bool = True, log_file: str | None 
     missing (`zsc auth`) or need none (`zsc status`). `quiet` is for one-shot
     commands that print their own results: routine lines would only repeat them."""
     from zsc import logs
-    from zsc.adapters.factory import secrets_of
+    from zsc.adapters.factory import basic_credentials_of, secrets_of
     from zsc.config import load_config
 
     root = ctx.find_root().obj
@@ -110,7 +110,7 @@ def load(ctx: click.Context, require_secrets: bool = True, log_file: str | None 
     style = root["log_format"] or config.logging.format
     # Quiet: the command prints each item's outcome, so the log lines saying the same
     # are left out (unless --log-level asked for the logs).
-    logs.setup(level=level, style=style, secrets=secrets_of(config), log_file=log_file,
+    logs.setup(level=level, style=style, secrets=secrets_of(config), basic=basic_credentials_of(config), log_file=log_file,
                message_bodies=config.logging.message_bodies, hide_results=quiet and not root["log_level"])
     return config
 

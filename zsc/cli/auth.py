@@ -110,14 +110,16 @@ def auth_pagerduty(ctx: click.Context, token: str | None) -> None:
 @click.pass_context
 def auth_check(ctx: click.Context) -> None:
     """Try every configured credential for real: exit 0 if all pass, 1 otherwise."""
+    from zsc.logs import redact
     from zsc.preflight import check_all
 
     rows = check_all(load(ctx, require_secrets=False))
     width = max(len(r.name) for r in rows)
     for row in rows:
-        click.echo(f"{'✓' if row.ok else '✗'} {row.name:<{width}}  {row.detail}")
+        # A detail can quote an API's error body, which can echo the credential sent.
+        click.echo(redact(f"{'✓' if row.ok else '✗'} {row.name:<{width}}  {row.detail}"))
         if not row.ok and row.fix:
-            click.echo(f"  {'':<{width}}  fix: {row.fix}")
+            click.echo(redact(f"  {'':<{width}}  fix: {row.fix}"))
     failed = sum(not r.ok for r in rows)
     click.echo(f"\n{len(rows) - failed} of {len(rows)} checks passed.")
     sys.exit(1 if failed else 0)

@@ -9,7 +9,7 @@ from typing import Iterator
 
 import click
 
-from zsc.cli import command, load
+from zsc.cli import _redacted, command, load
 
 MAX_DAYS = 3650  # ten years: further back than any channel zsc mirrors (and no date overflow)
 
@@ -30,7 +30,7 @@ def check_missing_cmd(ctx: click.Context, days: int, fix: bool, as_json: bool) -
     with _progress_bar() as progress:
         outcome = check_missing(config, days, fix=fix, progress=progress)
     if as_json:
-        click.echo(json.dumps(outcome.as_json(), indent=2, ensure_ascii=False))
+        click.echo(_redacted(json.dumps(outcome.as_json(), indent=2, ensure_ascii=False)))
     else:
         _print_outcome(outcome, days, fix)
     sys.exit(1 if outcome.left else 0)
@@ -43,12 +43,15 @@ def _print_outcome(outcome, days: int, fix: bool) -> None:
     click.echo(f"Compared the last {days} day(s), since {found.since:%Y-%m-%d %H:%M}Z: "
                f"{len(found.gaps) or 'nothing'} missing.")
     _table(found.gaps, KINDS)
+    if found.too_recent:
+        click.echo(f"Left out {found.too_recent} item(s) newer than one poll interval: the running zsc "
+                   "mirrors them on its next poll.")
     if outcome.remaining is None:
         return
     for line in outcome.fixed:
-        click.echo(f"fixed: {line}")
+        click.echo(_redacted(f"fixed: {line}"))
     for line in outcome.failures:
-        click.echo(f"failed: {line}", err=True)
+        click.echo(_redacted(f"failed: {line}"), err=True)
     if found.gaps:
         left = outcome.remaining.gaps
         click.echo(f"\nAfter --fix: {len(left) or 'nothing'} missing.")
@@ -103,53 +106,62 @@ def status_cmd(ctx: click.Context, as_json: bool) -> None:
 
     status = gather(load(ctx, require_secrets=False))
     if as_json:
-        click.echo(json.dumps(status.as_json(), indent=2, ensure_ascii=False))
+        click.echo(_redacted(json.dumps(status.as_json(), indent=2, ensure_ascii=False)))
     else:
         _print_status(status)
     sys.exit(0 if status.ok else 1)
+
+
+def _echo(text: str) -> None:
+    """A line of `zsc status`: a last error can quote an API's answer, so redacted."""
+    click.echo(_redacted(text))
 
 
 def _print_status(s) -> None:
     from zsc.status import SCHEMA_VERSION, STALE_FACTOR
     from zsc.timefmt import ago, stamp
 
-    click.echo(f"Store:        {s.database}" + ("" if s.store_exists else " (not created yet: zsc has not run)"))
-    click.echo(f"Schema:       v{s.schema_version} (this zsc: v{SCHEMA_VERSION})")
+    _echo(f"Store:        {s.database}" + ("" if s.store_exists else " (not created yet: zsc has not run)"))
+    _echo(f"Schema:       v{s.schema_version} (this zsc: v{SCHEMA_VERSION})")
     if s.leader:
         leader = s.leader
-        since = f", since {leader['since']}" if leader.get("since") else ""
-        click.echo(f"Leader:       {leader.get('host', leader.get('raw', '?'))} pid {leader.get('pid', '?')}{since}")
-    click.echo("Sources:")
+        who = f"{leader.get('host', leader.get('raw', '?'))} pid {leader.get('pid', '?')}"
+        if leader.get("stopped"):  # the daemon stopped cleanly and said so
+            _echo(f"Leader:       none (stopped {leader['stopped']}; was {who})")
+        else:
+            since = f", since {leader['since']}" if leader.get("since") else ""
+            _echo(f"Leader:       {who}{since}")
+    _echo("Sources:")
     for src in s.sources:
         mark = "✗" if src.stale else "✓"
         every = f", polls every {src.interval:g}s" if src.interval else ""
         when = (f"last success {stamp(src.last_success_at)} ({ago(s.now, src.last_success_at)})"
                 if src.last_success_at else "never polled successfully")
-        click.echo(f"  {mark} {src.source:<9} {when}{every}")
+        _echo(f"  {mark} {src.source:<9} {when}{every}")
         if src.stale:
-            click.echo(f"    {'':<9} stale: no successful poll for more than {STALE_FACTOR}x its interval; "
+            _echo(f"    {'':<9} stale: no successful poll for more than {STALE_FACTOR}x its interval; "
                        "is `zsc run` running? see its log")
         if src.last_error:
-            click.echo(f"    {'':<9} last error {stamp(src.last_error_at)} ({ago(s.now, src.last_error_at)}): "
+            _echo(f"    {'':<9} last error {stamp(src.last_error_at)} ({ago(s.now, src.last_error_at)}): "
                        f"{src.last_error}")
     if s.cursors:
-        click.echo("Cursors:")
+        _echo("Cursors:")
         width = max(len(c.name) for c in s.cursors)
         for c in s.cursors:
             value = c.value if len(c.value) <= 24 else c.value[:21] + "..."
             meaning = f" = {stamp(c.moment)}" if c.moment else ""
-            click.echo(f"  {c.name:<{width}}  {value}{meaning}, updated {ago(s.now, c.updated_at)}")
+            _echo(f"  {c.name:<{width}}  {value}{meaning}, updated {ago(s.now, c.updated_at)}")
     oldest = f" (oldest opened {stamp(s.oldest_open_at)})" if s.oldest_open_at else ""
-    click.echo(f"Open issues:  {s.open_issues}{oldest}")
-    click.echo(f"Last 24 h:    {s.mirrored_24h.get('to_zendesk', 0)} mirrored Slack → Zendesk, "
+    _echo(f"Open issues:  {s.open_issues}{oldest}")
+    _echo(f"Last 24 h:    {s.mirrored_24h.get('to_zendesk', 0)} mirrored Slack → Zendesk, "
                f"{s.mirrored_24h.get('to_slack', 0)} Zendesk → Slack")
-    click.echo(f"Pending:      {s.pending_writes} write(s) of unknown outcome, resolved on the next poll")
+    _echo(f"Pending:      {s.pending_writes} write(s) of unknown outcome, resolved on the next poll")
     parked = sum(1 for i in s.failing_items if i["parked_at"])
-    click.echo(f"Failing:      {parked} parked, {len(s.failing_items) - parked} still retried"
+    _echo(f"Failing:      {parked} parked, {len(s.failing_items) - parked} still retried"
                + (" (`zsc check-missing --fix` retries the parked ones)" if parked else ""))
     for item in s.failing_items:
         state = f"parked {stamp(item['parked_at'])}" if item["parked_at"] else "retrying"
-        click.echo(f"  {item['item']}: {state}, {item['attempts']} attempts since "
+        _echo(f"  {item['item']}: {state}, {item['attempts']} attempts since "
                    f"{stamp(item['first_failed_at'])}: {item['error']}")
     if not s.next_report_known:
         report = "n/a"
@@ -157,7 +169,7 @@ def _print_status(s) -> None:
         report = "off"
     else:
         report = f"{s.next_report:%Y-%m-%d %H:%M %Z} ({_until(s)})"
-    click.echo(f"Next report:  {report}")
+    _echo(f"Next report:  {report}")
 
 
 def _until(s) -> str:

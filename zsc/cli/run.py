@@ -22,7 +22,7 @@ def sync_once_cmd(ctx: click.Context, dry_run: bool, since: str | None) -> None:
     config = load(ctx, quiet=True)
     result = sync_once(config, since=when, dry_run=dry_run)
     for line in result.actions:
-        click.echo(line)
+        click.echo(_redacted(line))
     for line in result.failures:
         click.echo(f"failed: {_redacted(line)}", err=True)
     if not result.actions and not result.failures:

@@ -61,6 +61,7 @@ class PagerDutyConfig:
     token_url: str
     cache_seconds: int
     timeout: float
+    retry_minutes: int
 
     @property
     def enabled(self) -> bool:

@@ -129,6 +129,9 @@ SETTINGS: tuple[Setting, ...] = (
             "PagerDuty OAuth token endpoint."),
     Setting("pagerduty", "cache_seconds", Integer(0), 300, "How long an on-call lookup is reused, in seconds."),
     Setting("pagerduty", "timeout", Number("seconds"), 5.0, "Timeout of each PagerDuty request, in seconds."),
+    Setting("pagerduty", "retry_minutes", Integer(0), 10,
+            "When PagerDuty fails to answer for a new issue, keep asking (each Zendesk poll, at most once a "
+            "minute) for this many minutes, then post the on-call line late. 0: do not retry."),
     # [database]
     Setting("database", "url", DatabaseUrl(), Derived("sqlite:///{state_dir}/zsc.db"),
             "sqlite:///PATH, sqlite:///:memory: or postgresql://USER@HOST[:PORT]/DB. "

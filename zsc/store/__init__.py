@@ -19,10 +19,11 @@ from typing import Any, Callable, Iterator
 import peewee as pw
 
 from zsc.errors import UserError
+from zsc.logs import redact
 from zsc.store.models import (DONE_STATUSES, OPEN_STATUSES, Checkpoint, CommandRun, FailingItem, Intent, Issue,
-                              MirroredItem, ReportRun, SlackUser, SourceStatus, TicketFlag, ZendeskUser, db_proxy,
-                              upsert, utcnow)
-from zsc.store.schema import SCHEMA_VERSION, open_database, schema_version, upgrade
+                              MirroredItem, PendingOnCall, ReportRun, SlackUser, SourceStatus, TicketFlag, ZendeskUser,
+                              db_proxy, upsert, utcnow)
+from zsc.store.schema import SCHEMA_VERSION, open_database, schema_version, upgrade, warn_if_readable
 
 __all__ = ["Store", "StoreError", "Issue", "Intent", "CommandRun", "ReportRun", "SlackUser", "ZendeskUser", "FailingItem",
            "opened", "open_store", "utcnow", "TO_SLACK", "TO_ZENDESK", "OPEN_STATUSES", "DONE_STATUSES", "SCHEMA_VERSION"]
@@ -83,6 +84,8 @@ class Store:
         except pw.DatabaseError as exc:  # OperationalError too; a UserError of upgrade() passes
             self.close()
             raise self._cannot_open(exc) from None
+        if self.sqlite_path is not None:
+            warn_if_readable(str(self.sqlite_path))
 
     def _cannot_open(self, exc: pw.DatabaseError) -> UserError:
         """One line for a store that cannot be opened: which, why, and the fix."""
@@ -179,6 +182,22 @@ class Store:
 
     def set_leader(self, info: dict[str, Any]) -> None:
         self.set_checkpoint(LEADER, json.dumps(info))
+
+    def clear_leader(self, host: str, pid: int, when: datetime | None = None) -> bool:
+        """A daemon stopping cleanly: its record (only if still its own: a standby may
+        have taken over) says it stopped, so no one is named as active. True if cleared."""
+        with self.db.atomic():
+            current = self.leader()
+            if not current or current.get("stopped") or current.get("host") != host or current.get("pid") != pid:
+                return False
+            stopped = (when or utcnow()).replace(microsecond=0).isoformat() + "Z"
+            self.set_leader({**current, "stopped": stopped})
+            return True
+
+    def active_leader(self) -> dict[str, Any] | None:
+        """The record of a daemon that has not said it stopped (it may have died)."""
+        current = self.leader()
+        return current if current and not current.get("stopped") else None
 
     # ---- ticket flags ----
     def flag(self, ticket_id: int, name: str) -> str | None:
@@ -444,11 +463,37 @@ class Store:
     def record_report(self, day: str, slack_ts: str, late: bool) -> None:
         ReportRun.create(day=day, posted_at=utcnow(), late=late, slack_ts=slack_ts)
 
+    # ---- on-call lines still owed ----
+    def owe_oncall(self, issue: Issue, when: datetime | None = None) -> None:
+        """PagerDuty did not answer for this new issue: remember to retry (once per ticket)."""
+        when = when or utcnow()
+        PendingOnCall.insert(ticket_id=issue.ticket_id, issue=issue, since=when, last_try_at=when).on_conflict_ignore().execute()
+
+    def owes_oncall(self, ticket_id: int) -> bool:
+        return PendingOnCall.get_or_none(PendingOnCall.ticket_id == ticket_id) is not None
+
+    def owed_oncalls(self) -> list[tuple[int, Issue, datetime]]:
+        """(ticket id, issue, first failure) of every on-call line still owed, oldest first."""
+        rows = PendingOnCall.select(PendingOnCall, Issue).join(Issue).order_by(PendingOnCall.since)
+        return [(row.ticket_id, row.issue, row.since) for row in rows]
+
+    def tried_oncall(self, ticket_id: int, when: datetime | None = None) -> None:
+        PendingOnCall.update(tries=PendingOnCall.tries + 1, last_try_at=when or utcnow()).where(
+            PendingOnCall.ticket_id == ticket_id).execute()
+
+    def settle_oncall(self, ticket_id: int) -> None:
+        """The line was posted, or is no longer wanted."""
+        PendingOnCall.delete().where(PendingOnCall.ticket_id == ticket_id).execute()
+
+    def count_owed_oncalls(self) -> int:
+        return PendingOnCall.select().count()
+
     # ---- health ----
     def mark_source(self, source: str, error: str | None = None, when: datetime | None = None,
                     completed: bool | None = None) -> None:
         """A poll of `source` ran: `completed` (default: no error) moves its last success;
-        `error` is what failed in it, whole or single items."""
+        `error` is what failed in it, whole or single items -- redacted first (an API's
+        error body can echo the credential sent), so no secret is ever stored."""
         when = when or utcnow()
         row, _ = SourceStatus.get_or_create(source=source)
         row.last_attempt_at = when
@@ -456,7 +501,7 @@ class Store:
             row.last_success_at = when
         if error is not None:
             row.last_error_at = when
-            row.last_error = error
+            row.last_error = redact(error)
         row.save()
 
     def source_status(self, source: str) -> SourceStatus | None:

@@ -216,10 +216,25 @@ class FailingItem(BaseModel):
         table_name = "failing_item"
 
 
+class PendingOnCall(BaseModel):
+    """A new issue whose on-call line is still owed: PagerDuty did not answer when the
+    issue opened, so the lookup is retried for a while (v6)."""
+
+    ticket_id = pw.BigIntegerField(primary_key=True)  # the on-call line's ref is per ticket
+    issue = pw.ForeignKeyField(Issue, backref="pending_oncall", on_delete="CASCADE")
+    since = pw.DateTimeField(default=utcnow)  # the first failed lookup
+    tries = pw.IntegerField(default=1)
+    last_try_at = pw.DateTimeField(default=utcnow)
+
+    class Meta:
+        table_name = "pending_oncall"
+
+
 V1_MODELS = [Meta, Issue, MirroredItem, Intent, Checkpoint, SlackUser, ZendeskUser]
 V2_MODELS = [SourceStatus, CommandRun, ReportRun]
 V3_MODELS = [TicketFlag]
 V4_MODELS = [FailingItem]
+V6_MODELS = [PendingOnCall]
 
 
 def upsert(model: type[pw.Model], **values: Any) -> None:

@@ -12,7 +12,8 @@ import peewee as pw
 from playhouse.migrate import PostgresqlMigrator, SqliteMigrator, migrate
 
 from zsc.errors import ConfigError, UserError
-from zsc.store.models import V1_MODELS, V2_MODELS, V3_MODELS, V4_MODELS, Checkpoint, Issue, Meta, TicketFlag, upsert
+from zsc.store.models import (V1_MODELS, V2_MODELS, V3_MODELS, V4_MODELS, V6_MODELS, Checkpoint, Issue, Meta,
+                              TicketFlag, upsert)
 
 
 def open_database(url: str) -> pw.Database:
@@ -20,9 +21,7 @@ def open_database(url: str) -> pw.Database:
     if url.startswith("sqlite:///"):
         path = url[len("sqlite:///"):]
         if path != ":memory:":
-            from zsc.locks import make_parent_directory
-
-            make_parent_directory(path)
+            _private_sqlite_file(path)
         return pw.SqliteDatabase(
             path,
             pragmas={"journal_mode": "wal", "synchronous": "normal", "foreign_keys": 1, "busy_timeout": 10000},
@@ -39,6 +38,45 @@ def open_database(url: str) -> pw.Database:
 
         return connect(url.replace("postgres://", "postgresql://", 1))
     raise ConfigError(f"[database] url: unsupported database URL scheme in {url.split(':', 1)[0]!r}; use sqlite:///PATH or postgresql://USER@HOST/DB")
+
+
+_warned_modes: set[str] = set()  # databases already warned about, so a daemon warns once
+
+
+def _private_sqlite_file(path: str) -> None:
+    """The database holds customer text: create it 0600 before SQLite does (SQLite
+    then gives its -wal and -shm files the same mode)."""
+    import os
+
+    from zsc.errors import os_reason, path_error, process_user
+    from zsc.locks import create_private, make_parent_directory
+
+    make_parent_directory(path)
+    try:
+        os.close(create_private(path, os.O_RDONLY))
+    except OSError as exc:
+        raise path_error(exc, f"[database] url: cannot create the SQLite database {path}: {os_reason(exc, path)}; "
+                              f"check that its directory is writable by {process_user()}") from None
+
+
+def warn_if_readable(path: str) -> None:
+    """One warning (per process) for a database others may read, naming the fix.
+    Called once the file is known to be a database: any other problem comes first."""
+    import os
+    import shlex
+    import stat
+
+    from loguru import logger
+
+    try:
+        mode = stat.S_IMODE(os.stat(path).st_mode)
+    except OSError:
+        return
+    if mode & 0o077 and path not in _warned_modes:
+        _warned_modes.add(path)
+        files = [f for f in (path, f"{path}-wal", f"{path}-shm") if os.path.exists(f)]
+        logger.warning("the SQLite database {} is open to other users (mode {:04o}) and holds customer messages; "
+                       "make it private: chmod 600 {}", path, mode, " ".join(shlex.quote(f) for f in files))
 
 
 def _create_v1(db: pw.Database) -> None:
@@ -85,12 +123,18 @@ def _v5_reply_counts(db: pw.Database) -> None:
         migrate(migrator(db).add_column(Issue._meta.table_name, "slack_reply_count", Issue.slack_reply_count))
 
 
+def _v6_pending_oncall(db: pw.Database) -> None:
+    """v6: new issues whose on-call line is still owed (PagerDuty did not answer)."""
+    db.create_tables(V6_MODELS, safe=True)
+
+
 def migrator(db: pw.Database):
     return PostgresqlMigrator(db) if isinstance(db, pw.PostgresqlDatabase) else SqliteMigrator(db)
 
 
 # Each step moves the schema one version forward; never edit a shipped step, add one.
-MIGRATIONS: list[Callable[[pw.Database], None]] = [_v2_operations, _v3_ticket_flags, _v4_failing_items, _v5_reply_counts]
+MIGRATIONS: list[Callable[[pw.Database], None]] = [_v2_operations, _v3_ticket_flags, _v4_failing_items, _v5_reply_counts,
+                                                 _v6_pending_oncall]
 SCHEMA_VERSION = 1 + len(MIGRATIONS)
 
 

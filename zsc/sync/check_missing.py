@@ -77,6 +77,23 @@ class Scan:
     # What the repairs need, kept out of the report: Slack messages by ts, tickets by id.
     messages: dict[str, Message] = field(default_factory=dict)
     tickets: dict[int, Ticket] = field(default_factory=dict)
+    # While a daemon runs, items younger than one poll interval of their side are its
+    # next poll's work, not gaps: left out, and counted so the output says so.
+    too_recent: int = 0
+    slack_cut: float | None = None  # epoch seconds: Slack items after this are left out
+    zendesk_cut: datetime | None = None  # naive UTC: Zendesk comments after this are left out
+
+    def is_recent_slack(self, ts: str) -> bool:
+        if self.slack_cut is not None and float(ts) > self.slack_cut:
+            self.too_recent += 1
+            return True
+        return False
+
+    def is_recent_comment(self, created: datetime | None) -> bool:
+        if self.zendesk_cut is not None and created is not None and created > self.zendesk_cut:
+            self.too_recent += 1
+            return True
+        return False
 
 
 @dataclass
@@ -95,6 +112,7 @@ class Outcome:
             "since": _iso(self.found.since),
             "missing": [g.as_json() for g in self.found.gaps],
             "counts": counts(self.found.gaps),
+            "too_recent": self.found.too_recent,
         }
         if self.remaining is not None:
             data.update(fixed=self.fixed, failures=self.failures,
@@ -112,7 +130,8 @@ def check(ctx: SyncContext, days: int, fix: bool, progress: Progress = _no_progr
     """Scan; with `fix`, repair, then scan again for what remains. (Driven by
     Engine.check_missing, which opens the store and takes the lock for --fix.)"""
     _be_patient(ctx)
-    outcome = Outcome(scan(ctx, days, progress))
+    # --fix holds the leader lock: no daemon runs, so nothing is its next poll's work.
+    outcome = Outcome(scan(ctx, days, progress, daemon_may_run=not fix))
     if fix and outcome.found.gaps:
         done = repair(ctx, outcome.found)
         if any(g.kind == "no_ticket" and g.ticket_id for g in outcome.found.gaps):
@@ -136,8 +155,12 @@ def _be_patient(ctx: SyncContext) -> None:
 
 # ---------------------------------------------------------------- the scan
 
-def scan(ctx: SyncContext, days: int, progress: Progress = _no_progress) -> Scan:
-    found = Scan(since=utcnow() - timedelta(days=days))
+def scan(ctx: SyncContext, days: int, progress: Progress = _no_progress, daemon_may_run: bool = False) -> Scan:
+    now = utcnow()
+    found = Scan(since=now - timedelta(days=days))
+    if daemon_may_run and ctx.store.active_leader() is not None:  # a daemon polls: what it has not reached yet is not missing
+        found.slack_cut = _epoch(now) - ctx.config.sync.slack_interval
+        found.zendesk_cut = now - timedelta(seconds=ctx.config.sync.zendesk_interval)
     issues = ctx.store.issues_touching(ctx.channel, found.since)
     _scan_slack(ctx, found, issues, progress)
     _scan_tickets(ctx, found, issues, progress)
@@ -160,7 +183,7 @@ def _scan_slack(ctx: SyncContext, found: Scan, issues: list[Issue], progress: Pr
         if message.is_broadcast_reply:
             continue  # a reply also sent to the channel: checked in its thread
         issue = store.issue_by_thread(channel, ts)
-        if issue is None and s2z.is_person_content(ctx, message):
+        if issue is None and s2z.is_person_content(ctx, message) and not found.is_recent_slack(ts):
             found.messages[ts] = message
             found.gaps.append(_no_ticket_gap(ctx, message))
         if message.reply_count and (issue is not None or ts in found.messages):
@@ -171,7 +194,7 @@ def _scan_slack(ctx: SyncContext, found: Scan, issues: list[Issue], progress: Pr
             threads[issue.thread_ts] = oldest
     for done, (thread_ts, after) in enumerate(sorted(threads.items()), 1):
         for reply in ctx.slack.replies(channel, thread_ts, oldest=after):
-            if _reply_missing(ctx, reply):
+            if _reply_missing(ctx, reply) and not found.is_recent_slack(reply.ts):
                 found.messages[reply.ts] = reply
                 issue = store.issue_by_thread(channel, thread_ts)
                 found.gaps.append(Gap(
@@ -227,7 +250,9 @@ def _scan_comments(ctx: SyncContext, found: Scan, issue: Issue, ticket: Ticket) 
     """What sync_ticket would still post: public comments whose id is not mapped."""
     mapped = ctx.store.mapped_comment_ids(issue)
     for comment in ctx.zendesk.comments(ticket.id):
-        if comment.public and comment.id not in mapped and (zendesk_time(comment.created_at) or found.since) >= found.since:
+        created = zendesk_time(comment.created_at)
+        if (comment.public and comment.id not in mapped and (created or found.since) >= found.since
+                and not found.is_recent_comment(created)):
             found.gaps.append(Gap("comment", f"#{ticket.id}", f"comment {comment.id}, thread {issue.thread_ts}",
                                   channel=issue.channel, thread_ts=issue.thread_ts, ticket_id=ticket.id,
                                   comment_id=comment.id, link=_link(ctx, issue.thread_ts)))

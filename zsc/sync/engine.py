@@ -21,7 +21,7 @@ from zsc.errors import ApiError, AuthError, NotFound, RateLimited, Rejected
 from zsc.runtime import Stopping
 from zsc.store import Issue, Store, utcnow
 from zsc.store import open_store as store_at
-from zsc.sync import email, keys, parking
+from zsc.sync import email, keys, notices, parking
 from zsc.sync import slack_to_zendesk as s2z
 from zsc.sync import zendesk_to_slack as z2s
 from zsc.sync.context import CycleResult, SyncContext
@@ -335,6 +335,7 @@ def poll_zendesk(ctx: SyncContext) -> None:
     if cursor and not failed and not ctx.dry_run:
         with ctx.store.atomic():
             ctx.store.set_checkpoint(keys.EXPORT_CURSOR, cursor)
+    notices.retry_oncall_notices(ctx)  # on-call lines owed after a PagerDuty blip
 
 
 def vanished(ctx: SyncContext, ticket_id: int) -> Ticket:

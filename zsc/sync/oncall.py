@@ -2,9 +2,11 @@
 people of one PagerDuty escalation policy.
 
 A nicety beside the ticket flow, so it never gets in its way: any PagerDuty failure
-is logged once (one line, no secret) and gives None, i.e. no message. Answers are
-cached for `cache_seconds`; a failure is remembered for a shorter while, so a burst
-of new issues during an outage costs one timeout, not one each.
+is logged once (one line, no secret) and gives no message now; `lookup` says it
+failed, so the caller can retry later (zsc.sync.notices). Answers are cached for
+`cache_seconds`; a failure is remembered for a shorter while (at most a minute), so
+a burst of new issues during an outage costs one timeout, not one each, and a retry
+asks PagerDuty at most once a minute.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ class OnCall:
         self.policy_id = policy_id
         self.cache_seconds = cache_seconds
         self._text: str | None = None
+        self._failed = False  # the cached answer is a failure
         self._valid_until = float("-inf")  # time.time() until which _text is the answer
 
     @classmethod
@@ -53,20 +56,26 @@ class OnCall:
     def message(self, now: float | None = None) -> str | None:
         """The on-call line for a new issue, or None (nobody on call, or PagerDuty failed).
         `now` is in time.time() seconds."""
+        return self.lookup(now)[0]
+
+    def lookup(self, now: float | None = None) -> tuple[str | None, bool]:
+        """(the on-call line or None, whether PagerDuty answered). `now` is in
+        time.time() seconds."""
         now = time.time() if now is None else now
         if now < self._valid_until:
-            return self._text
+            return self._text, not self._failed
+        failed = True
         try:
-            text, ttl = format_message(self.adapter.oncall(self.policy_id)), self.cache_seconds
+            text, ttl, failed = format_message(self.adapter.oncall(self.policy_id)), self.cache_seconds, False
         except ApiError as exc:  # messages written by the adapter: never a secret
             self._log_failure(str(exc))
             text, ttl = None, min(self.cache_seconds, FAILURE_BACKOFF)
         except Exception as exc:  # noqa: BLE001 - a bug or surprise here must not stop a ticket
             self._log_failure(f"unexpected {type(exc).__name__}")  # its text might quote a header
             text, ttl = None, min(self.cache_seconds, FAILURE_BACKOFF)
-        self._text, self._valid_until = text, now + ttl
-        return text
+        self._text, self._failed, self._valid_until = text, failed, now + max(ttl, 0)
+        return text, not failed
 
     def _log_failure(self, reason: str) -> None:
         logger.bind(policy_id=self.policy_id).warning(
-            "On-call lookup failed, so no on-call message: {}", reason)
+            "On-call lookup failed, so no on-call message for now: {}", reason)
