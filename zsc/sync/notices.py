@@ -23,11 +23,11 @@ def post_hours_notice(ctx: SyncContext, issue: Issue) -> None:
     hours = ctx.config.hours
     # opened_at, not now: a set-up resumed after a crash decides as the first attempt did.
     if is_out_of_hours(issue.opened_at, hours):
-        post_once(ctx, issue, f"hours:{issue.ticket_id}", "hours", hours.message)
+        post_once(ctx, issue, keys.hours_ref(issue.ticket_id), "hours", hours.message)
 
 
 def post_oncall_notice(ctx: SyncContext, issue: Issue) -> None:
-    ref = f"oncall:{issue.ticket_id}"
+    ref = keys.oncall_ref(issue.ticket_id)
     if ctx.oncall is None or ref in ctx.store.recorded(issue).refs:
         return  # checked first so a resumed issue costs no PagerDuty call
     pending = ctx.store.intent(keys.post_key(ref))
