@@ -423,3 +423,24 @@ def test_a_column_zsc_cannot_read(world, tmp_path):
     con.commit()
     con.close()
     one_line_error(run_import(world, f"sqlite:///{path3}"), 1, "zenslackchat_zenslackchat.chat_id: no such column")
+
+
+def test_a_close_the_old_bot_missed_is_announced_once_and_odd_rows_are_reported(world, old_sqlite):
+    ts = world.ask("Laptop will not boot")
+    ticket = old_ticket(world, ts, "Laptop will not boot")
+    world.sim.zendesk.solve(ticket)  # after the old bot stopped: it never saw this
+    state = OldState(rows=[OldRow(CHANNEL, ts, str(ticket), True, utcnow()),
+                           OldRow(CHANNEL, world.ask("odd row"), "ZD-12", True, utcnow())])
+    result = run_import(world, old_sqlite(state))
+    assert f"imported: {CHANNEL}/{ts} -> #{ticket} (open;" in result.output
+    assert "the next cycle says so in the thread" in result.output
+    assert "ticket_id 'ZD-12' is not a Zendesk ticket number" in result.output
+    world.sync_until_clean()
+    world.sync()
+    notices = [t for t in world.bot_texts(ts) if "marked solved" in t]
+    assert len(notices) == 1
+    s = store(world)
+    try:
+        assert s.issue_by_thread(CHANNEL, ts).status == "solved"
+    finally:
+        s.close()

@@ -88,12 +88,17 @@ def import_rows(ctx: SyncContext, rows: list[OldConversation], dry_run: bool,
     """Import each row in turn (one transaction each); under `dry_run` read both sides
     and say what would be imported, writing nothing."""
     result = ImportResult(dry_run=dry_run)
+    tickets: set[int] = set()  # imported in this run: a dry run has no store to say so
     for done, row in enumerate(rows, 1):
         try:
             outcome = plan_row(ctx, row)
+            if isinstance(outcome, _Plan) and outcome.ticket.id in tickets:
+                outcome = RowOutcome(CONFLICT, row.channel, row.thread_ts, row.ticket,
+                                     f"ticket #{outcome.ticket.id} is mapped to another thread above")
             if isinstance(outcome, _Plan):
                 if not dry_run:
                     record(ctx, outcome)
+                tickets.add(outcome.ticket.id)
                 outcome = imported(outcome)
         except (AuthError, RateLimited):
             raise  # not this row's: every other row would fail the same way
