@@ -444,3 +444,24 @@ def test_a_close_the_old_bot_missed_is_announced_once_and_odd_rows_are_reported(
         assert s.issue_by_thread(CHANNEL, ts).status == "solved"
     finally:
         s.close()
+
+
+def test_a_progress_bar_on_a_terminal(world, tmp_path):
+    """A large import draws a bar on stderr when it is a terminal (and only then)."""
+    import pty
+    import subprocess
+    import sys
+
+    rows = [OldRow("COTHER", f"17000000{i:02d}.000100", str(i), True, datetime(2026, 1, 1)) for i in range(25)]
+    url = build_sqlite(tmp_path / "old.sqlite3", OldState(rows=rows))
+    master, slave = pty.openpty()
+    try:
+        proc = subprocess.run([sys.executable, "-m", "zsc", "--config", str(world.config_path), "import",
+                               "zenslackchat", url], stdout=subprocess.PIPE, stderr=slave, env=os.environ.copy(),
+                              timeout=60)
+        os.close(slave)
+        err = os.read(master, 100000).decode()
+    finally:
+        os.close(master)
+    assert proc.returncode == 0 and "importing" in err and "100%" in err
+    assert "importing" not in run_import(world, url).output  # not a terminal: no bar
