@@ -38,7 +38,7 @@ def logs(caplog):
 
 def oncall(sim, *, cache_seconds=300, timeout=2.0, token=TOKEN, oauth=False, secret=CLIENT_SECRET) -> OnCall:
     config = PagerDutyConfig(
-        token="" if oauth else token, escalation_policy_id=POLICY, api_url=sim.url,
+        token="" if oauth else token, oauth_token="", escalation_policy_id=POLICY, api_url=sim.url,
         client_id=CLIENT_ID if oauth else "", client_secret=secret if oauth else "",
         token_url=f"{sim.url}/oauth/token", cache_seconds=cache_seconds, timeout=timeout, retry_minutes=10,
     )

@@ -87,6 +87,8 @@ def _save(config: Any, name: str, value: str, about: str) -> Saved:
     shadowed = getattr(getattr(reread, section), key) != value
     if name == "zendesk_token" and reread.zendesk.oauth_token:
         shadowed = True  # an OAuth token, wherever it is set, is used before an API token
+    if name == "pagerduty_oauth_token" and reread.pagerduty.token:
+        shadowed = True  # an API key, wherever it is set, is used before an OAuth token
     return Saved(name, mask(value), path, about, shadowed)
 
 
@@ -148,20 +150,31 @@ def _require(section: Any, name: str, keys: tuple[str, ...], where: str) -> None
 
 # ---------------------------------------------------------------- plain tokens
 
-def save_api_token(config: Any, service: str, value: str) -> Saved:
-    """Store a plain token (Slack bot token, Zendesk API token, PagerDuty API key),
-    but only once the service accepts it: a typo must not replace a working token."""
+def save_api_token(config: Any, service: str, value: str, oauth: bool = False) -> Saved:
+    """Store a plain token (Slack bot token, Zendesk API token, PagerDuty API key; with
+    `oauth`, a Zendesk or PagerDuty OAuth access token obtained elsewhere), but only
+    once the service accepts it: a typo must not replace a working token."""
+    value, detail = check_api_token(config, service, value, oauth)
+    return _save(config, token_name(service, oauth), value, detail)
+
+
+def check_api_token(config: Any, service: str, value: str, oauth: bool = False) -> tuple[str, str]:
+    """(the token, who it acts as) once the service accepts it; AuthError if not."""
     value = value.strip()
     if not value or re.search(r"\s", value):
         raise UserError(f"{LABELS[service]}: the token is empty or contains spaces; paste it again")
-    if service == "zendesk" and not config.zendesk.email:
+    if service == "zendesk" and not oauth and not config.zendesk.email:
         raise ConfigError('[zendesk] email: not set; an API token acts as an agent: add email = "agent@example.com"')
-    trial = _with_token(config, service, value)
+    trial = _with_token(config, service, value, oauth)
     row = CHECKS[service](trial, credential_only=True)[0]
     if not row.ok:
         raise AuthError(LABELS[service], f"{row.detail}; not saved. {row.fix}".strip())
-    name = {"slack": "slack_token", "zendesk": "zendesk_token", "pagerduty": "pagerduty_token"}[service]
-    return _save(config, name, value, row.detail)
+    return value, row.detail
+
+
+def token_name(service: str, oauth: bool = False) -> str:
+    """The token-file key of a service's plain token (or OAuth access token)."""
+    return f"{service}_oauth_token" if oauth and service != "slack" else f"{service}_token"
 
 
 def save_pagerduty_client(config: Any, client_secret: str | None) -> Saved | None:
@@ -173,7 +186,7 @@ def save_pagerduty_client(config: Any, client_secret: str | None) -> Saved | Non
         raise ConfigError("[pagerduty] client_id and escalation_policy_id must be set for the client-credentials "
                           "check; or store an API key with `zsc auth pagerduty --token -`")
     secret = (client_secret or "").strip() or p.client_secret
-    trial = replace(config, pagerduty=replace(p, client_secret=secret, token=""))
+    trial = replace(config, pagerduty=replace(p, client_secret=secret, token="", oauth_token=""))
     rows = pagerduty_checks(trial)
     failed = next((r for r in rows if not r.ok), None)
     if failed:
@@ -183,9 +196,75 @@ def save_pagerduty_client(config: Any, client_secret: str | None) -> Saved | Non
     return None
 
 
-def _with_token(config: Any, service: str, value: str) -> Any:
+def _with_token(config: Any, service: str, value: str, oauth: bool = False) -> Any:
     if service == "slack":
         return replace(config, slack=replace(config.slack, token=value))
     if service == "zendesk":
+        if oauth:
+            return replace(config, zendesk=replace(config.zendesk, oauth_token=value, token=""))
         return replace(config, zendesk=replace(config.zendesk, token=value, oauth_token=""))
-    return replace(config, pagerduty=replace(config.pagerduty, token=value))
+    if oauth:
+        return replace(config, pagerduty=replace(config.pagerduty, oauth_token=value, token="", client_secret=""))
+    return replace(config, pagerduty=replace(config.pagerduty, token=value, oauth_token=""))
+
+
+# ---------------------------------------------------------------- switching from zenslackchat
+
+@dataclass(frozen=True)
+class OldToken:
+    """One credential found in the old bot's database, and what became of it."""
+
+    label: str
+    name: str  # token-file key
+    masked: str  # "" when the old database has none
+    about: str = ""  # who it acts as, once accepted
+    problem: str = ""  # why it was not saved
+    saved: Saved | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not self.problem
+
+
+def import_old_tokens(config: Any, url: str, dry_run: bool = False) -> tuple[list[OldToken], Any]:
+    """Copy the newest Slack bot token, Zendesk OAuth token and PagerDuty OAuth token of
+    the old zenslackchat bot into the token file, each only once its API accepts it
+    (the same checks as `zsc auth --token`). A PagerDuty OAuth access token is stored
+    as [pagerduty] oauth_token, which zsc sends as a Bearer token. Under `dry_run`
+    they are checked, not saved.
+
+    Returns the outcome per token and the config to go on with: re-read (or, in a dry
+    run, with the accepted tokens in memory only), so the import that follows uses them."""
+    from zsc import logs
+    from zsc.store.zenslackchat import open_old
+
+    old = open_old(url)
+    try:
+        found = old.tokens()
+    finally:
+        old.close()
+    wanted = (("slack", False, "Slack bot token", found.slack_bot_token),
+              ("zendesk", True, "Zendesk OAuth token", found.zendesk_oauth_token),
+              ("pagerduty", True, "PagerDuty OAuth token", found.pagerduty_oauth_token))
+    logs.redact.add([value for *_, value in wanted if value])  # no log line may carry them from here on
+    outcomes: list[OldToken] = []
+    trial = config
+    for service, oauth, label, value in wanted:
+        name = token_name(service, oauth)
+        if not value or not value.strip():
+            outcomes.append(OldToken(label, name, "", problem="none in the old database"))
+            continue
+        try:
+            if dry_run:
+                value, about = check_api_token(config, service, value, oauth)
+                trial = _with_token(trial, service, value, oauth)
+                outcomes.append(OldToken(label, name, mask(value), about))
+            else:
+                saved = save_api_token(config, service, value, oauth)
+                outcomes.append(OldToken(label, name, saved.masked, saved.about, saved=saved))
+        except UserError as exc:
+            outcomes.append(OldToken(label, name, mask(value.strip()), problem=str(exc)))
+    if dry_run:
+        return outcomes, trial
+    reread = load_config(config.source, config.env, require_secrets=False) if config.source else config
+    return outcomes, reread

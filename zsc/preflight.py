@@ -221,10 +221,11 @@ def pagerduty_checks(config: Any, credential_only: bool = False) -> list[Check]:
     from zsc.adapters.factory import pagerduty_from
 
     p = config.pagerduty
-    if not (p.token or (p.client_id and p.client_secret)):
+    if not (p.token or p.oauth_token or (p.client_id and p.client_secret)):
         return [Check("PagerDuty credentials", False, "not set",
                       "run `zsc auth pagerduty --token -` with an API key, or set client_id and client_secret")]
-    credential = mask(p.token) if p.token else f"OAuth client {p.client_id}"
+    credential = (mask(p.token) if p.token else f"OAuth token {mask(p.oauth_token)}" if p.oauth_token
+                  else f"OAuth client {p.client_id}")
     if not p.escalation_policy_id:
         # The only call zsc makes is about that policy; without it there is nothing to try.
         return [Check("PagerDuty credentials", True, f"{credential}: not tried ([pagerduty] escalation_policy_id "
@@ -247,7 +248,7 @@ def pagerduty_checks(config: Any, credential_only: bool = False) -> list[Check]:
 
 def pagerduty_configured(config: Any) -> bool:
     p = config.pagerduty
-    return bool(p.escalation_policy_id or p.token or p.client_id)
+    return bool(p.escalation_policy_id or p.token or p.oauth_token or p.client_id)
 
 
 # Each returns its service's rows, the credential first; credential_only stops there

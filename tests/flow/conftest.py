@@ -19,7 +19,7 @@ def sim():
 @pytest.fixture
 def world(sim, tmp_path, monkeypatch):
     for name in ("ZSC_CONFIG", "ZSC_SLACK_TOKEN", "ZSC_ZENDESK_TOKEN", "ZSC_ZENDESK_OAUTH_TOKEN",
-                 "ZSC_PAGERDUTY_TOKEN", "CREDENTIALS_DIRECTORY", "STATE_DIRECTORY", "JOURNAL_STREAM", "NOTIFY_SOCKET"):
+                 "ZSC_PAGERDUTY_TOKEN", "ZSC_PAGERDUTY_OAUTH_TOKEN", "CREDENTIALS_DIRECTORY", "STATE_DIRECTORY", "JOURNAL_STREAM", "NOTIFY_SOCKET"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("STATE_DIRECTORY", str(tmp_path / "state"))  # never the real token file
     runtime.reset()

@@ -34,7 +34,8 @@ def pagerduty_from(p: Any):
     """From the [pagerduty] section."""
     from zsc.adapters.pagerduty import PagerDutyAdapter
 
-    return PagerDutyAdapter(p.api_url, token=p.token or None, client_id=p.client_id or None,
+    return PagerDutyAdapter(p.api_url, token=p.token or None, oauth_token=p.oauth_token or None,
+                            client_id=p.client_id or None,
                             client_secret=p.client_secret or None, token_url=p.token_url or None, timeout=p.timeout)
 
 

@@ -59,18 +59,21 @@ class Policy:
 
 
 class PagerDutyAdapter:
-    """An API token (`token`), or an OAuth app's client credentials (`client_id`,
-    `client_secret`, exchanged at `token_url` and renewed before they expire)."""
+    """An API token (`token`), an OAuth access token obtained elsewhere (`oauth_token`,
+    e.g. the old zenslackchat bot's; sent as Bearer), or an OAuth app's client
+    credentials (`client_id`, `client_secret`, exchanged at `token_url` and renewed
+    before they expire)."""
 
     def __init__(self, api_url: str, token: str | None = None, client_id: str | None = None,
                  client_secret: str | None = None, token_url: str | None = None, timeout: float = 5.0,
-                 scope: str = "read") -> None:
-        if not token and not (client_id and client_secret):
-            raise AuthError(API, "no credentials; set [pagerduty] token, or client_id and client_secret")
+                 scope: str = "read", oauth_token: str | None = None) -> None:
+        if not token and not oauth_token and not (client_id and client_secret):
+            raise AuthError(API, "no credentials; set [pagerduty] token, oauth_token, or client_id and client_secret")
         self.api_url = api_url.rstrip("/")
         self.timeout = timeout
-        self._token = token or None
-        self._client = (client_id, client_secret) if not token else None
+        self._token = token or oauth_token or None
+        self._auth_type = "token" if token else "oauth2"  # an API key, or a Bearer access token
+        self._client = (client_id, client_secret) if not (token or oauth_token) else None
         self._token_url = token_url or DEFAULT_TOKEN_URL
         self._scope = scope
         self._session: Any = None
@@ -125,7 +128,7 @@ class PagerDutyAdapter:
             else:
                 self._session.api_key = access_token  # the setter updates the Authorization header
         elif self._session is None:
-            self._session = self._new_session(self._token, "token")
+            self._session = self._new_session(self._token, self._auth_type)
         return self._session
 
     def _new_session(self, key: str, auth_type: str) -> Any:

@@ -120,7 +120,7 @@ def command(name: str, **kwargs: Any) -> Callable:
 
 
 # The commands live in their own modules and register on `main` when imported.
-from zsc.cli import auth, config_cmd, ops, report, run  # noqa: E402,F401
+from zsc.cli import auth, config_cmd, import_cmd, ops, report, run  # noqa: E402,F401
 
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -54,6 +54,7 @@ class PagerDutyConfig:
     """Optional: name the on-call person in Slack. Off while escalation_policy_id is empty."""
 
     token: str = field(repr=False)
+    oauth_token: str = field(repr=False)
     escalation_policy_id: str
     api_url: str
     client_id: str

@@ -119,6 +119,9 @@ SETTINGS: tuple[Setting, ...] = (
     # [pagerduty]
     Setting("pagerduty", "token", SECRET, "", "PagerDuty REST API token. Or use client_id and client_secret.",
             secret=True),
+    Setting("pagerduty", "oauth_token", SECRET, "",
+            "PagerDuty OAuth access token (sent as Bearer), e.g. the one `zsc import zenslackchat --tokens` copies. "
+            "Instead of token.", secret=True),
     Setting("pagerduty", "escalation_policy_id", STRING, "",
             "Escalation policy whose on-call person is named in Slack. Empty: no on-call messages."),
     Setting("pagerduty", "api_url", Url(trailing_slash=False), "https://api.pagerduty.com",
@@ -214,12 +217,12 @@ def _check_zendesk(v: Mapping[str, Any], src: Sources) -> None:
 
 
 def _check_pagerduty(v: Mapping[str, Any], src: Sources) -> None:
-    has_credentials = v["token"] or (v["client_id"] and v["client_secret"])
+    has_credentials = v["token"] or v["oauth_token"] or (v["client_id"] and v["client_secret"])
     if not src.require_secrets or not v["escalation_policy_id"] or has_credentials:
         return
     raise Invalid(
         "escalation_policy_id is set but there are no PagerDuty credentials",
-        f"set token (or {find_setting('pagerduty', 'token').env_var}), or client_id and client_secret; "
+        f"set token (or {find_setting('pagerduty', 'token').env_var}), oauth_token, or client_id and client_secret; "
         "or empty escalation_policy_id to turn on-call messages off",
         key="token",
     )

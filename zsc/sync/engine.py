@@ -28,8 +28,10 @@ from zsc.sync.context import CycleResult, SyncContext
 
 if TYPE_CHECKING:
     from zsc.config import Config
+    from zsc.store.zenslackchat import OldConversation
     from zsc.sync.check_missing import Outcome, Progress
     from zsc.sync.daily_report import Posted
+    from zsc.sync.import_zenslackchat import ImportResult
 
 Source = Literal["slack", "zendesk"]
 SOURCES: tuple[Source, ...] = ("slack", "zendesk")
@@ -126,6 +128,15 @@ class Engine:
         from zsc.sync import check_missing
 
         return check_missing.check(self.ctx, days, fix, progress or check_missing._no_progress)
+
+    # ---- switching from the old bot ----
+    def import_zenslackchat(self, rows: "list[OldConversation]",
+                            progress: "Callable[[int, int], None] | None" = None) -> "ImportResult":
+        """Take over the old bot's threads (each row in its own transaction; under a dry
+        run only read and say what would be imported)."""
+        from zsc.sync.import_zenslackchat import import_rows
+
+        return import_rows(self.ctx, rows, self.dry_run, progress)
 
 
 def build_engine(config: "Config", store: Store | None = None, dry_run: bool | None = None,

@@ -25,6 +25,16 @@ def confirm_ref(ticket_id: int) -> str:
     return f"confirm:{ticket_id}"
 
 
+def hours_ref(ticket_id: int) -> str:
+    """The out-of-hours notice in a new issue's thread."""
+    return f"hours:{ticket_id}"
+
+
+def oncall_ref(ticket_id: int) -> str:
+    """The who-is-on-call notice in a new issue's thread."""
+    return f"oncall:{ticket_id}"
+
+
 def comment_ref(comment_id: int, part: int = 0) -> str:
     """The thread reply (or its `part`-th chunk) mirroring a Zendesk comment."""
     return f"comment:{comment_id}" + (f":{part}" if part else "")

@@ -35,15 +35,11 @@ def post_hours_notice(ctx: SyncContext, issue: Issue) -> None:
     hours = ctx.config.hours
     # opened_at, not now: a set-up resumed after a crash decides as the first attempt did.
     if is_out_of_hours(issue.opened_at, hours):
-        post_once(ctx, issue, f"hours:{issue.ticket_id}", "hours", hours.message)
-
-
-def _oncall_ref(ticket_id: int) -> str:
-    return f"oncall:{ticket_id}"
+        post_once(ctx, issue, keys.hours_ref(issue.ticket_id), "hours", hours.message)
 
 
 def post_oncall_notice(ctx: SyncContext, issue: Issue) -> None:
-    ref = _oncall_ref(issue.ticket_id)
+    ref = keys.oncall_ref(issue.ticket_id)
     if ctx.oncall is None or ref in ctx.store.recorded(issue).refs or ctx.store.owes_oncall(issue.ticket_id):
         return  # checked first so a resumed issue costs no PagerDuty call (an owed line is retried)
     pending = ctx.store.intent(keys.post_key(ref))
@@ -77,7 +73,7 @@ def retry_oncall_notices(ctx: SyncContext) -> None:
 
 
 def _retry_one(ctx: SyncContext, ticket_id: int, issue: Issue, since, limit: timedelta) -> None:
-    ref = _oncall_ref(ticket_id)
+    ref = keys.oncall_ref(ticket_id)
     pending = ctx.store.intent(keys.post_key(ref))
     if ref in ctx.store.recorded(issue).refs or (pending is None and ctx.oncall is None):
         ctx.store.settle_oncall(ticket_id)  # posted (a crash came before settling), or PagerDuty turned off

@@ -6,14 +6,16 @@ from __future__ import annotations
 
 from contextlib import nullcontext
 from datetime import date, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 from zsc.sync.context import CycleResult
 from zsc.sync.engine import build_engine
 
 if TYPE_CHECKING:
     from zsc.config import Config
+    from zsc.store.zenslackchat import OldHours
     from zsc.sync.check_missing import Outcome, Progress
+    from zsc.sync.import_zenslackchat import ImportResult
 
 
 def _exclusive(config: "Config", action: str):
@@ -40,6 +42,26 @@ def check_missing(config: "Config", days: int, fix: bool = False, progress: "Pro
         engine = build_engine(config, dry_run=False, create_store=fix)
         try:
             return engine.check_missing(days, fix, progress)
+        finally:
+            engine.close()
+
+
+def import_zenslackchat(config: "Config", url: str, dry_run: bool = False,
+                       progress: "Callable[[int, int], None] | None" = None) -> "tuple[ImportResult, OldHours | None]":
+    """`zsc import zenslackchat`: read the old bot's database (read-only; never a secret
+    column), then import its threads under the store's lock. A dry run writes nothing,
+    not even a store file. Returns the outcome and the old out-of-hours settings."""
+    from zsc.store.zenslackchat import open_old
+
+    old = open_old(url)  # a wrong URL or database is told before anything else
+    try:
+        rows, hours = old.conversations(), old.out_of_hours()
+    finally:
+        old.close()
+    with nullcontext() if dry_run else _exclusive(config, "import zenslackchat"):
+        engine = build_engine(config, dry_run=dry_run, create_store=not dry_run)
+        try:
+            return engine.import_zenslackchat(rows, progress), hours
         finally:
             engine.close()
 
