@@ -156,6 +156,8 @@ def test_zero_issues_is_a_short_report(store):
         "*Support report for Mon 4 Mar 2024*",
         "Since Fri 1 Mar 00:00 (UTC): 0 opened, 0 closed. 0 open.",
         "Opened per day, Mon 26 Feb – Sun 3 Mar: `▁▁▁▁▁▁▁` (max 0)",
+        "Time to first response (wall-clock time): since Fri 1 Mar none; last 7 days none",
+        "Time to resolution (wall-clock time): since Fri 1 Mar none; last 7 days none",
         "",
         "No open issues.",
     ]
@@ -215,7 +217,8 @@ def test_render_lists_open_and_closed_with_links_and_ages(store):
     assert "Since Fri 1 Mar 00:00 (UTC): 2 opened, 1 closed. 1 open." in text
     open_line = text.split("*Open (1)*\n")[1].splitlines()[0]
     assert open_line.startswith("• Printer on fire · <https://acme.slack.com/archives/CSUPPORT/p1700000000")
-    assert open_line.endswith("|thread> · <https://acme.zendesk.com/agent/tickets/12|#12> · open 3d 4h")
+    assert open_line.endswith("|thread> · <https://acme.zendesk.com/agent/tickets/12|#12> · open 3d 4h"
+                              " · *no first response* for 3d 4h")
     closed = text.split("*Closed (1)*\n")[1]
     assert closed.startswith("• VPN down · <https://acme.slack.com/archives/CSUPPORT/p1700000000")
     assert closed.endswith("<https://acme.zendesk.com/agent/tickets/10|#10>")

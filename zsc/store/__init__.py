@@ -273,6 +273,35 @@ class Store:
         self._exec("UPDATE issue SET slack_reply_cursor = ?, last_activity_at = ? WHERE id = ?", (ts, now, issue.id))
         issue.slack_reply_cursor, issue.last_activity_at = ts, now
 
+    def note_first_response(self, issue: Issue, when: datetime) -> None:
+        """Someone answered at `when` (naive UTC): kept only if it is the earliest answer."""
+        self._exec("UPDATE issue SET first_response_at = ? WHERE id = ? AND "
+                   "(first_response_at IS NULL OR first_response_at > ?)", (when, issue.id, when))
+        if issue.first_response_at is None or issue.first_response_at > when:
+            issue.first_response_at = when
+
+    def comment_ids_written(self, issue: Issue) -> set[int]:
+        """Zendesk comments zsc wrote on this issue's tickets (mirrored Slack messages, notes)."""
+        rows = self._exec("SELECT zendesk_comment_id FROM mirrored_item WHERE issue_id = ? AND direction = ? "
+                          "AND zendesk_comment_id IS NOT NULL", (issue.id, TO_ZENDESK))
+        return {comment_id for (comment_id,) in rows}
+
+    def awaiting_first_response(self, opened_before: datetime, opened_since: datetime,
+                                skip_ref_prefix: str) -> list[Issue]:
+        """Open issues with a ticket that nobody has answered, opened between the two
+        moments, without an item whose ref starts with `skip_ref_prefix`; oldest first."""
+        done = (MirroredItem.select(MirroredItem.issue)
+                .where(MirroredItem.ref.startswith(skip_ref_prefix)))
+        query = Issue.select().where(
+            Issue.status.not_in(DONE_STATUSES) & Issue.first_response_at.is_null(True)
+            & Issue.ticket_id.is_null(False) & (Issue.opened_at <= opened_before)
+            & (Issue.opened_at >= opened_since) & Issue.id.not_in(done))
+        return list(query.order_by(Issue.opened_at, Issue.id))
+
+    def count_awaiting_first_response(self) -> int:
+        return Issue.select().where(Issue.status.not_in(DONE_STATUSES)
+                                    & Issue.first_response_at.is_null(True)).count()
+
     # ---- issues for the report (naive UTC bounds) ----
     def closed_between(self, start: datetime, end: datetime) -> list[Issue]:
         return list(Issue.select().where((Issue.closed_at >= start) & (Issue.closed_at < end))
@@ -287,6 +316,18 @@ class Store:
     def opened_times(self, start: datetime, end: datetime) -> list[datetime]:
         return [row.opened_at for row in
                 Issue.select(Issue.opened_at).where((Issue.opened_at >= start) & (Issue.opened_at < end))]
+
+    def responded_between(self, start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
+        """(opened_at, first_response_at) of issues first answered within the bounds."""
+        query = Issue.select(Issue.opened_at, Issue.first_response_at).where(
+            (Issue.first_response_at >= start) & (Issue.first_response_at < end))
+        return [(row.opened_at, row.first_response_at) for row in query]
+
+    def resolved_between(self, start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
+        """(opened_at, closed_at) of issues closed within the bounds."""
+        query = Issue.select(Issue.opened_at, Issue.closed_at).where(
+            (Issue.closed_at >= start) & (Issue.closed_at < end))
+        return [(row.opened_at, row.closed_at) for row in query]
 
     def oldest_open_at(self) -> datetime | None:
         return Issue.select(pw.fn.MIN(Issue.opened_at)).where(Issue.status.not_in(DONE_STATUSES)).scalar()

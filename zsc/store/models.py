@@ -54,6 +54,9 @@ class Issue(BaseModel):
     zendesk_updated_at = pw.CharField(null=True, max_length=32)
     last_activity_at = pw.DateTimeField(default=utcnow)
     followup_of = pw.BigIntegerField(null=True)  # ticket this one follows up (v2)
+    # The first answer by someone other than the asker and zsc: an agent's public
+    # comment or another person's thread reply (v4). None: nobody has answered yet.
+    first_response_at = pw.DateTimeField(null=True)
 
     class Meta:
         table_name = "issue"

@@ -73,12 +73,19 @@ def _v3_ticket_flags(db: pw.Database) -> None:
     Checkpoint.delete().where(Checkpoint.name == "email:denied_count").execute()
 
 
+def _v4_first_response(db: pw.Database) -> None:
+    """v4: when each issue got its first answer, for response times and the nudge."""
+    columns = {c.name for c in db.get_columns(Issue._meta.table_name)}
+    if "first_response_at" not in columns:
+        migrate(migrator(db).add_column(Issue._meta.table_name, "first_response_at", Issue.first_response_at))
+
+
 def migrator(db: pw.Database):
     return PostgresqlMigrator(db) if isinstance(db, pw.PostgresqlDatabase) else SqliteMigrator(db)
 
 
 # Each step moves the schema one version forward; never edit a shipped step, add one.
-MIGRATIONS: list[Callable[[pw.Database], None]] = [_v2_operations, _v3_ticket_flags]
+MIGRATIONS: list[Callable[[pw.Database], None]] = [_v2_operations, _v3_ticket_flags, _v4_first_response]
 SCHEMA_VERSION = 1 + len(MIGRATIONS)
 
 

@@ -15,15 +15,15 @@ from datetime import date, datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Literal
 
 from zsc import runtime
-from zsc.adapters.records import Ticket, ts_after, ts_for
+from zsc.adapters.records import Ticket, ts_after, ts_for, zendesk_time
 from zsc.errors import ApiError, AuthError, NotFound, RateLimited
 from zsc.runtime import Stopping
 from zsc.store import Issue, Store, utcnow
 from zsc.store import open_store as store_at
-from zsc.sync import email, keys
+from zsc.sync import email, keys, nudge
 from zsc.sync import slack_to_zendesk as s2z
 from zsc.sync import zendesk_to_slack as z2s
-from zsc.sync.context import CycleResult, SyncContext
+from zsc.sync.context import SLACK_TO_ZENDESK, ZENDESK_TO_SLACK, CycleResult, SyncContext
 
 if TYPE_CHECKING:
     from zsc.config import Config
@@ -115,6 +115,11 @@ class Engine:
 
         return report_text(self.ctx, day, at)
 
+    def report_data(self, day: date, at: datetime | None = None) -> dict:
+        from zsc.sync.daily_report import report_data
+
+        return report_data(self.ctx, day, at)
+
     def report_channel(self) -> str:
         from zsc.sync.daily_report import report_channel
 
@@ -198,9 +203,11 @@ def cycle(ctx: SyncContext, since: datetime | None = None) -> CycleResult:
     return result
 
 
-def one_item(ctx: SyncContext, label: str, handle: Callable[[], Any], **fields: Any) -> bool:
+def one_item(ctx: SyncContext, label: str, handle: Callable[[], Any], direction: str,
+             seen_at: float | None = None, **fields: Any) -> bool:
     """Handle one item: its failure is recorded and the poll goes on with the next.
-    A refused credential or a rate limit is not the item's: it ends the whole poll."""
+    A refused credential or a rate limit is not the item's: it ends the whole poll.
+    `direction` and `seen_at` (the item's own Unix time) feed the metrics' counts."""
     try:
         handle()
         return True
@@ -208,6 +215,7 @@ def one_item(ctx: SyncContext, label: str, handle: Callable[[], Any], **fields: 
         raise
     except ApiError as exc:
         ctx.result.failed(f"{label}: {exc}", **fields)
+        ctx.result.item_failed(direction, seen_at)
         return False
 
 
@@ -223,13 +231,14 @@ def poll_slack(ctx: SyncContext) -> None:
         runtime.check()
         ts = message.ts
         if not one_item(ctx, f"Slack {channel}/{ts}", lambda: handle_parent(ctx, message, is_new=ts_after(ts, top)),
-                        channel=channel, thread_ts=ts):
+                        SLACK_TO_ZENDESK, float(ts), channel=channel, thread_ts=ts):
             blocked = True
             continue
         if not blocked and ts_after(ts, top):
             ctx.store.set_checkpoint(keys.slack_top(channel), ts)
             top = ts
     sweep_old_threads(ctx)
+    nudge.nudge_unanswered(ctx)
 
 
 def window_floor(ctx: SyncContext) -> str:
@@ -257,6 +266,7 @@ def sweep_old_threads(ctx: SyncContext) -> None:
     for issue in dict.fromkeys(turn):
         runtime.check()
         one_item(ctx, f"Slack {issue.channel}/{issue.thread_ts}", lambda: s2z.mirror_replies(ctx, issue, None),
+                 SLACK_TO_ZENDESK, float(issue.slack_reply_cursor or issue.thread_ts),
                  channel=issue.channel, thread_ts=issue.thread_ts)
         ctx.store.set_checkpoint(keys.OLD_SWEEP, issue.thread_ts)
 
@@ -342,7 +352,9 @@ def handle_ticket(ctx: SyncContext, ticket: Ticket) -> bool:
         elif z2s.needs_sync(issue, ticket):
             z2s.sync_ticket(ctx, issue, ticket)
 
-    return one_item(ctx, f"Zendesk ticket #{ticket.id}", handle, ticket_id=ticket.id)
+    seen = zendesk_time(ticket.updated_at)
+    return one_item(ctx, f"Zendesk ticket #{ticket.id}", handle, ZENDESK_TO_SLACK,
+                    seen.replace(tzinfo=timezone.utc).timestamp() if seen else None, ticket_id=ticket.id)
 
 
 POLLS: dict[Source, Callable[[SyncContext], None]] = {"slack": poll_slack, "zendesk": poll_zendesk}
