@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -9,6 +10,9 @@ from loguru import logger
 
 from zsc.adapters import SlackApi, ZendeskApi
 from zsc.store import Store
+
+SLACK_TO_ZENDESK = "slack_to_zendesk"
+ZENDESK_TO_SLACK = "zendesk_to_slack"
 
 if TYPE_CHECKING:
     from zsc.config import Config
@@ -22,6 +26,21 @@ class CycleResult:
     actions: list[str] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
     auth_refused: bool = False  # a credential was refused: retrying soon cannot help
+    # Counts for the daemon's metrics (zsc.metrics), by direction: slack_to_zendesk, zendesk_to_slack.
+    mirrored: Counter[str] = field(default_factory=Counter)  # messages, replies and comments mirrored
+    item_failures: Counter[str] = field(default_factory=Counter)  # items whose handling failed
+    oldest_unmirrored: float | None = None  # Unix time of the oldest item seen whose handling failed
+    reports_posted: int = 0
+    nudges: int = 0
+
+    def mirrored_one(self, direction: str) -> None:
+        self.mirrored[direction] += 1
+
+    def item_failed(self, direction: str, seen_at: float | None) -> None:
+        """An item seen but not mirrored this time; `seen_at` is its own time (Unix)."""
+        self.item_failures[direction] += 1
+        if seen_at is not None:
+            self.oldest_unmirrored = min(seen_at, self.oldest_unmirrored or seen_at)
 
     def did(self, line: str, detail: str | None = None, **fields: Any) -> None:
         """Record an action. `detail` is customer text (a subject): printed for the
@@ -40,6 +59,12 @@ class CycleResult:
         self.actions.extend(other.actions)
         self.failures.extend(other.failures)
         self.auth_refused |= other.auth_refused
+        self.mirrored.update(other.mirrored)
+        self.item_failures.update(other.item_failures)
+        if other.oldest_unmirrored is not None:
+            self.oldest_unmirrored = min(other.oldest_unmirrored, self.oldest_unmirrored or other.oldest_unmirrored)
+        self.reports_posted += other.reports_posted
+        self.nudges += other.nudges
 
     @property
     def ok(self) -> bool:
