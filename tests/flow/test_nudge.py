@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
+import pytest
 from freezegun import freeze_time
 
 from tests.flow.test_notices import pagerduty_config
@@ -14,7 +15,12 @@ from zsc.store import models as stm
 
 NUDGE = "Nobody has answered this yet."
 
-LONDON_HOURS = """
+NUDGE_ON = """
+[nudge]
+after_minutes = 30
+"""
+
+LONDON_HOURS = NUDGE_ON + """
 [hours]
 start = "09:00"
 end = "17:00"
@@ -34,6 +40,11 @@ def asked(world, clock, text="The build server is down") -> str:
     ts = world.ask(text)
     world.sync_until_clean()
     return ts
+
+
+@pytest.fixture(autouse=True)
+def nudge_on(world):
+    world.write_config(extra=NUDGE_ON)
 
 
 def test_nudged_once_after_the_wait(world):
@@ -84,7 +95,7 @@ def test_counted_in_office_hours_and_never_posted_outside_them(world):
 def test_the_oncall_primary_is_mentioned_by_their_slack_account(world):
     world.sim.pagerduty.set_oncall("PPOLICY", 1, [("Cat Staff", "CAT@example.com")])
     world.sim.pagerduty.set_oncall("PPOLICY", 2, [("Ann Example", "ann@example.com")])  # secondary: not nudged
-    world.write_config(extra=pagerduty_config(world))
+    world.write_config(extra=NUDGE_ON + pagerduty_config(world))
     with freeze_time("2024-03-04 10:00:00") as clock:
         ts = asked(world, clock)
         clock.tick(31 * 60)
@@ -94,7 +105,7 @@ def test_the_oncall_primary_is_mentioned_by_their_slack_account(world):
 
 def test_the_oncall_primary_without_a_slack_account_is_named(world):
     world.sim.pagerduty.set_oncall("PPOLICY", 1, [("Dan <!channel> Nobody", "dan@elsewhere.example")])
-    world.write_config(extra=pagerduty_config(world))
+    world.write_config(extra=NUDGE_ON + pagerduty_config(world))
     with freeze_time("2024-03-04 10:00:00") as clock:
         ts = asked(world, clock)
         clock.tick(31 * 60)
@@ -116,7 +127,7 @@ def test_nudge_off(world):
 def test_nudged_exactly_once_across_a_kill_9(world):
     """zsc is killed -9 after Slack took the nudge, before zsc heard back: the next run
     finds it by its ref in the thread instead of posting it again."""
-    world.write_config(extra="", http_timeout=30.0)
+    world.write_config(http_timeout=30.0)
     # Asked 40 minutes ago (the child process runs on the real clock).
     with freeze_time(datetime.now(timezone.utc) - timedelta(minutes=40)) as clock:
         ts = asked(world, clock)
@@ -124,7 +135,7 @@ def test_nudged_exactly_once_across_a_kill_9(world):
     world.sim.slack.inject("chat.postMessage", "slow", times=1, delay=30)
     world.kill_sync_when(lambda: bool(nudges(world, ts)), "the nudge's post")
     assert stm.Intent.select().count() == 1  # the crash left the intent behind
-    world.write_config(extra="", http_timeout=1.0)
+    world.write_config(http_timeout=1.0)
     world.sync_until_clean()
     world.sync_until_clean()
     assert nudges(world, ts) == [NUDGE]

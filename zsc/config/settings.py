@@ -165,9 +165,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("hours", "timezone", Timezone(), "UTC", "Timezone of start and end."),
     Setting("hours", "message", STRING, "", "Reply to new threads outside office hours."),
     # [nudge]
-    Setting("nudge", "after_minutes", Integer(0), 30,
+    Setting("nudge", "after_minutes", Integer(0), 0,
             "Post `message` in a thread nobody has answered this many minutes after the person asked "
-            "(office minutes when [hours] is set). 0: off."),
+            "(office minutes when [hours] is set). 0: off.", example=30),
     Setting("nudge", "message", STRING, "Nobody has answered this yet.", "The nudge, posted once per issue."),
     Setting("nudge", "mention_oncall", Boolean(), True,
             "Mention the PagerDuty primary in the nudge (by their Slack account, found by email; else by name)."),

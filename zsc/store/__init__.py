@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 import json
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -467,6 +467,11 @@ class Store:
     # ---- daily report ----
     def report_run(self, day: str) -> ReportRun | None:
         return ReportRun.get_or_none(ReportRun.day == day)
+
+    def last_report_posted_at(self) -> datetime | None:
+        """When the latest daily report was posted (aware UTC), or None."""
+        latest = ReportRun.select(ReportRun.posted_at).order_by(ReportRun.posted_at.desc()).first()
+        return latest.posted_at.replace(tzinfo=timezone.utc) if latest is not None else None
 
     def record_report(self, day: str, slack_ts: str, late: bool) -> None:
         ReportRun.create(day=day, posted_at=utcnow(), late=late, slack_ts=slack_ts)
