@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import socket
 import time
+from datetime import datetime, timezone
 from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, make_server
 
@@ -59,6 +60,9 @@ class Metrics:
         self.open_issues = Gauge("zsc_open_issues", "Open issues.", registry=r)
         self.awaiting = Gauge("zsc_issues_awaiting_first_response", "Open issues nobody has answered yet.",
                               registry=r)
+        self.oldest_awaiting = Gauge("zsc_oldest_awaiting_first_response_age_seconds",
+                                     "Wall-clock time the longest-waiting unanswered open issue has waited (0 when none).",
+                                     registry=r)
         self.oldest_unmirrored = Gauge("zsc_oldest_unmirrored_age_seconds",
                                        "Age of the oldest item seen but not yet mirrored (0 when none).", ["source"],
                                        registry=r)
@@ -96,10 +100,15 @@ class Metrics:
         if result.ok:
             self.last_poll.labels(source).set(now)
 
-    def from_store(self, store: Any) -> None:
-        """The gauges the store answers (three small queries)."""
+    def from_store(self, store: Any, now: float | None = None) -> None:
+        """The gauges the store answers (four small queries)."""
+        now = time.time() if now is None else now
         self.open_issues.set(store.count_open_issues())
         self.awaiting.set(store.count_awaiting_first_response())
+        asked = store.oldest_awaiting_first_response()
+        if isinstance(asked, str):  # SQLite hands an aggregate back as text
+            asked = datetime.fromisoformat(asked)
+        self.oldest_awaiting.set(max(0.0, now - asked.replace(tzinfo=timezone.utc).timestamp()) if asked else 0.0)
         posted = store.last_report_posted_at()
         if posted is not None:
             self.report_posted.set(posted.timestamp())

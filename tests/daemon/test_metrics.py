@@ -57,6 +57,7 @@ def test_metrics_over_http_and_in_the_textfile_match_what_happened(world, start_
     assert page[("zsc_items_mirrored_total", ("direction", "zendesk_to_slack"))] == 1  # the agent's comment
     assert page[("zsc_item_failures_total", ("direction", "slack_to_zendesk"))] == 0
     assert page[("zsc_open_issues",)] == 1
+    assert page[("zsc_oldest_awaiting_first_response_age_seconds",)] == 0
     assert page[("zsc_leader",)] == 1
     assert page[("zsc_parked_items",)] == 0
     assert page[("zsc_oldest_unmirrored_age_seconds", ("source", "slack"))] == 0

@@ -298,6 +298,11 @@ class Store:
             & (Issue.opened_at >= opened_since) & Issue.id.not_in(done))
         return list(query.order_by(Issue.opened_at, Issue.id))
 
+    def oldest_awaiting_first_response(self) -> datetime | None:
+        """When the longest-waiting open, unanswered issue was asked (naive UTC), or None."""
+        return Issue.select(pw.fn.MIN(Issue.opened_at)).where(
+            Issue.status.not_in(DONE_STATUSES) & Issue.first_response_at.is_null(True)).scalar()
+
     def count_awaiting_first_response(self) -> int:
         return Issue.select().where(Issue.status.not_in(DONE_STATUSES)
                                     & Issue.first_response_at.is_null(True)).count()
