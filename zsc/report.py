@@ -165,7 +165,7 @@ class Report:
     office_hours: bool = False  # durations below count office time, not wall-clock time
     first_response: Times = Times(0, None, None)  # issues first answered within the period
     resolution: Times = Times(0, None, None)  # issues closed within the period
-    week_first_response: Times = Times(0, None, None)  # the same over the TREND_DAYS days before `day`
+    week_first_response: Times = Times(0, None, None)  # the same over the TREND_DAYS days before `at`
     week_resolution: Times = Times(0, None, None)
 
     @property
@@ -184,7 +184,7 @@ def compute_report(store: Store, day: date, config, at: datetime | None = None,
     first = previous_report_day(report.days, day)
     start, end = local_midnight(first, tz), local_midnight(day, tz)
     trend_start = day - timedelta(days=TREND_DAYS)
-    week_start = local_midnight(trend_start, tz)
+    week_start = moment - timedelta(days=TREND_DAYS)  # a rolling week up to `at`: today's answers count too
 
     def times(pairs: list[tuple[datetime, datetime]]) -> Times:
         return Times.of([stopwatch.seconds(begin, done) for begin, done in pairs])
@@ -207,8 +207,8 @@ def compute_report(store: Store, day: date, config, at: datetime | None = None,
             office_hours=stopwatch.office_hours,
             first_response=times(store.responded_between(start, end)),
             resolution=times(store.resolved_between(start, end)),
-            week_first_response=times(store.responded_between(week_start, end)),
-            week_resolution=times(store.resolved_between(week_start, end)),
+            week_first_response=times(store.responded_between(week_start, moment)),
+            week_resolution=times(store.resolved_between(week_start, moment)),
         )
 
 
@@ -237,13 +237,18 @@ def age(since: datetime, at: datetime) -> str:
     return span((_naive(at) - _naive(since)).total_seconds())
 
 
-def span(seconds: float) -> str:
-    """Seconds as '3d 4h', '5h' or '12m' (never negative)."""
+def span(seconds: float, exact: bool = False) -> str:
+    """Seconds as '3d 4h', '5h' or '12m' (never negative); with `exact`, under a
+    minute as '40s' and hours with their minutes ('2h 5m')."""
+    if exact and seconds < 60:
+        return f"{max(0, int(seconds))}s"
     minutes = max(0, int(seconds // 60))
     days, rest = divmod(minutes, 24 * 60)
     hours, mins = divmod(rest, 60)
     if days:
         return f"{days}d {hours}h"
+    if exact and hours and mins:
+        return f"{hours}h {mins}m"
     return f"{hours}h" if hours else f"{mins}m"
 
 
@@ -307,7 +312,7 @@ def response_lines(report: Report) -> list[str]:
     def figures(times: Times) -> str:
         if times.median is None:
             return "none"
-        return f"median {span(times.median)}, 90% within {span(times.p90)} ({times.count})"
+        return f"median {span(times.median, exact=True)}, 90% within {span(times.p90, exact=True)} ({times.count})"
 
     return [
         f"Time to first response ({clock}): since {_day(report.period_start.date())} "
