@@ -127,3 +127,16 @@ def test_listen_addresses(value, expected):
 def test_bad_listen_addresses_are_one_line(value):
     with pytest.raises(ConfigError, match=r"\[metrics\] listen: .* is not HOST:PORT"):
         parse_listen(value)
+
+
+def test_the_config_refuses_a_listen_address_without_a_port():
+    from zsc.config import parse_config
+    from zsc.errors import UserError
+
+    data = {"slack": {"channel": "C0123ABCD"}, "zendesk": {"subdomain": "acme", "agent_user_id": 1, "group_id": 2},
+            "metrics": {"listen": "9464"}}
+    with pytest.raises(UserError, match=r"\[metrics\] listen: not a valid HOST:PORT address"):
+        parse_config(data, env={"STATE_DIRECTORY": "/nonexistent/zsc"}, require_secrets=False)
+    data["metrics"] = {"listen": "[::1]:9464", "textfile": "/tmp/zsc.prom"}
+    metrics = parse_config(data, env={"STATE_DIRECTORY": "/nonexistent/zsc"}, require_secrets=False).metrics
+    assert (metrics.listen, metrics.textfile) == ("[::1]:9464", "/tmp/zsc.prom")

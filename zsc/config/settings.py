@@ -167,7 +167,7 @@ SETTINGS: tuple[Setting, ...] = (
     # [nudge]
     Setting("nudge", "after_minutes", Integer(0), 0,
             "Post `message` in a thread nobody has answered this many minutes after the person asked "
-            "(office minutes when [hours] is set). 0: off.", example=30),
+            "(office minutes when [hours] is set). 0: off."),
     Setting("nudge", "message", STRING, "Nobody has answered this yet.", "The nudge, posted once per issue."),
     Setting("nudge", "mention_oncall", Boolean(), True,
             "Mention the PagerDuty primary in the nudge (by their Slack account, found by email; else by name)."),
@@ -182,7 +182,9 @@ SETTINGS: tuple[Setting, ...] = (
             "Several instances share one database and take turns: only one polls at a time."),
     Setting("daemon", "pidfile", STRING, "", "Write the process ID here when daemonised. Empty: no pidfile."),
     # [metrics]
-    Setting("metrics", "listen", STRING, "",
+    Setting("metrics", "listen",
+            Text("HOST:PORT address", pattern=r"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):([1-9][0-9]{0,4})",
+                 hint='write e.g. "127.0.0.1:9464" (or "[::1]:9464")'), "",
             'Serve Prometheus metrics at /metrics on this address, like "127.0.0.1:9464" (nothing else is served). '
             "Empty: no server."),
     Setting("metrics", "textfile", STRING, "",
