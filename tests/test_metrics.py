@@ -73,6 +73,7 @@ def test_a_poll_result_feeds_the_counters_and_gauges(metrics):
     result.mirrored_one("slack_to_zendesk")
     result.item_failed("slack_to_zendesk", seen_at=1000.0)
     result.failed("Slack C1/1000.0: boom")
+    result.nudges = 1
     metrics.poll_done("slack", result, 0.3, now=1600.0)
     metrics.poll_done("zendesk", CycleResult(), 0.1, now=1700.0)
     v = values(metrics)
@@ -83,6 +84,7 @@ def test_a_poll_result_feeds_the_counters_and_gauges(metrics):
     assert v[("zsc_last_successful_poll_timestamp_seconds", ("source", "slack"))] == 0  # that poll failed
     assert v[("zsc_last_successful_poll_timestamp_seconds", ("source", "zendesk"))] == 1700
     assert v[("zsc_polls_total", ("source", "slack"))] == 1
+    assert v[("zsc_nudges_total",)] == 1
     assert v[("zsc_poll_duration_seconds_sum", ("source", "slack"))] == pytest.approx(0.3)
 
 

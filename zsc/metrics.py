@@ -54,6 +54,7 @@ class Metrics:
                                 "(an opened ticket counts once, as its first message).", ["direction"], registry=r)
         self.failures = Counter("zsc_item_failures", "Failed attempts at mirroring an item.", ["direction"],
                                 registry=r)
+        self.nudges = Counter("zsc_nudges", "Nudges posted in threads nobody had answered.", registry=r)
         # Parking (items set aside after repeated failures) is not in this version of the
         # store; once the store counts parked items, this gauge is set from that count.
         self.parked = Gauge("zsc_parked_items", "Items parked after repeated failures.", registry=r)
@@ -95,6 +96,7 @@ class Metrics:
             self.mirrored.labels(direction).inc(count)
         for direction, count in result.item_failures.items():
             self.failures.labels(direction).inc(count)
+        self.nudges.inc(result.nudges)
         oldest = result.oldest_unmirrored
         self.oldest_unmirrored.labels(source).set(max(0.0, now - oldest) if oldest is not None else 0.0)
         if result.ok:

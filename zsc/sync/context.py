@@ -30,8 +30,7 @@ class CycleResult:
     mirrored: Counter[str] = field(default_factory=Counter)  # messages, replies and comments mirrored
     item_failures: Counter[str] = field(default_factory=Counter)  # items whose handling failed
     oldest_unmirrored: float | None = None  # Unix time of the oldest item seen whose handling failed
-    reports_posted: int = 0
-    nudges: int = 0
+    nudges: int = 0  # nudges posted in unanswered threads
 
     def mirrored_one(self, direction: str) -> None:
         self.mirrored[direction] += 1
@@ -63,7 +62,6 @@ class CycleResult:
         self.item_failures.update(other.item_failures)
         if other.oldest_unmirrored is not None:
             self.oldest_unmirrored = min(other.oldest_unmirrored, self.oldest_unmirrored or other.oldest_unmirrored)
-        self.reports_posted += other.reports_posted
         self.nudges += other.nudges
 
     @property

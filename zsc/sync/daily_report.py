@@ -75,7 +75,6 @@ def post_report(ctx: SyncContext, day: date, late: bool = False, at: datetime | 
 
     def record(ts: str) -> None:
         ctx.store.record_report(key, ts, late)
-        ctx.result.reports_posted += 1
 
     try:
         ts = once(ctx, keys.post_key(ref), "report", None, {"ref": ref, "channel": channel}, do, find, record)
