@@ -41,6 +41,24 @@ def test_an_agent_comment_is_the_first_response_and_zscs_own_posts_are_not(world
         assert issue_row(world).first_response_at == datetime(2024, 3, 4, 10, 12, 5)  # set once, the earliest
 
 
+def test_a_customers_public_comment_is_no_answer(world):
+    with freeze_time("2024-03-04 10:00:00") as clock:
+        world.sync()
+        clock.tick(5)
+        world.ask("The printer is on fire")
+        world.sync_until_clean()
+        ticket_id = world.only_ticket()["id"]
+        customer = world.sim.zendesk.add_user("Carl Customer", "carl@customer.test")
+        world.sim.zendesk.end_user_comment(ticket_id, customer, "Same here!")
+        clock.tick(60)
+        world.sync_until_clean()
+        assert issue_row(world).first_response_at is None
+        world.sim.zendesk.agent_comment(ticket_id, world.other_agent, "On it")  # 10:01:05
+        clock.tick(60)
+        world.sync_until_clean()
+        assert issue_row(world).first_response_at == datetime(2024, 3, 4, 10, 1, 5)
+
+
 def test_a_reply_by_another_person_is_the_first_response(world):
     with freeze_time("2024-03-04 10:00:00") as clock:
         world.sync()

@@ -54,9 +54,8 @@ def sync_ticket(ctx: SyncContext, issue: Issue, ticket: Ticket) -> None:
 
 
 def note_first_answer(ctx: SyncContext, issue: Issue, ticket: Ticket, comments: list[Comment]) -> None:
-    """The earliest public comment by someone other than the asker (the requester) and
-    zsc (its agent, and the comments it wrote for Slack messages) is the issue's first
-    answer. Looked for among all comments, not only new ones, so an answer mirrored
+    """The earliest public comment by an agent other than zsc's own (and not one zsc
+    wrote for a Slack message) is the issue's first answer. Looked for among all comments, not only new ones, so an answer mirrored
     just before a crash still counts."""
     if issue.first_response_at is not None:
         return
@@ -66,9 +65,10 @@ def note_first_answer(ctx: SyncContext, issue: Issue, ticket: Ticket, comments: 
     if not answers:
         return
     written = ctx.store.comment_ids_written(issue)
-    times = [zendesk_time(c.created_at) for c in answers if c.id not in written]
-    if times:
-        ctx.store.note_first_response(issue, min(times))
+    for comment in sorted((c for c in answers if c.id not in written), key=lambda c: zendesk_time(c.created_at)):
+        if people.zendesk_is_agent(ctx, comment.author_id):  # a CC'd customer's email is no answer
+            ctx.store.note_first_response(issue, zendesk_time(comment.created_at))
+            return
 
 
 def settled_before(moment: datetime) -> str:
