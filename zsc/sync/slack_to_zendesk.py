@@ -150,7 +150,7 @@ def recorded_reply(ctx: SyncContext, issue: Issue, reply: Message) -> None:
     """In the transaction recording a reply's comment: the thread cursor moves, and a
     reply by someone other than the asker is the issue's first answer (if the earliest)."""
     advance_reply_cursor(ctx, issue, reply.ts)
-    if reply.user != issue.requester_slack_id or (reply.bot_id and not reply.user):
+    if reply.user is None or reply.user != issue.requester_slack_id:  # an allowed bot's reply counts too
         ctx.store.note_first_response(issue, ts_time(reply.ts))
 
 

@@ -54,9 +54,9 @@ def sync_ticket(ctx: SyncContext, issue: Issue, ticket: Ticket) -> None:
 
 
 def note_first_answer(ctx: SyncContext, issue: Issue, ticket: Ticket, comments: list[Comment]) -> None:
-    """The earliest public comment by an agent other than zsc's own (and not one zsc
-    wrote for a Slack message) is the issue's first answer. Looked for among all comments, not only new ones, so an answer mirrored
-    just before a crash still counts."""
+    """The earliest public comment by an agent other than zsc's own (not the requester,
+    not one zsc wrote for a Slack message) is the issue's first answer. Looked for among
+    all comments, not only new ones, so an answer mirrored just before a crash counts."""
     if issue.first_response_at is not None:
         return
     me = ctx.config.zendesk.agent_user_id
