@@ -102,3 +102,38 @@ def test_unset_hours_are_never_out_of_hours(moment):
     off = hours(start=None, end=None, message=None)
     assert off.start is None
     assert is_out_of_hours(utc(moment), off) is False
+
+
+# ---------------------------------------------------------------- counting office time
+
+
+@pytest.mark.parametrize("start, end, expected_hours", [
+    # Berlin, 09:00-17:00 Mon-Fri. Friday 29 March 2024 is CET (UTC+1); the clocks go
+    # forward on Sunday the 31st, so Monday 1 April is CEST (UTC+2).
+    ("2024-03-29 15:00", "2024-04-01 08:00", 2),    # Fri 16:00 CET -> Mon 10:00 CEST: 1h + 1h, no weekend
+    ("2024-03-29 07:00", "2024-03-29 17:00", 8),    # Fri 08:00 -> 18:00 local: the whole day
+    ("2024-03-30 09:00", "2024-03-31 18:00", 0),    # all weekend
+    ("2024-03-28 16:30", "2024-03-28 16:00", 0),    # backwards: nothing
+    ("2024-03-25 07:00", "2024-04-01 16:00", 6 * 8),  # a working week, then Mon until 18:00 CEST
+])
+def test_office_seconds_across_a_weekend_and_dst_in_berlin(start, end, expected_hours):
+    from zsc.sync.hours import office_seconds
+
+    berlin = hours(timezone="Europe/Berlin")
+    assert office_seconds(utc(start), utc(end), berlin) == expected_hours * 3600
+
+
+def test_overnight_shift_is_counted_in_local_hours_across_the_dst_change():
+    from zsc.sync.hours import office_seconds
+
+    # 22:00-06:00 starting Saturdays only, London; on 30-31 March 2024 the clocks skip 01:00-02:00.
+    night = hours(start="22:00", end="06:00", days="sat")
+    assert office_seconds(utc("2024-03-30 12:00"), utc("2024-03-31 12:00"), night) == 7 * 3600
+
+
+def test_elapsed_is_wall_clock_without_office_hours():
+    from zsc.sync.hours import elapsed_seconds
+
+    off = hours(start=None, end=None, message=None)
+    assert elapsed_seconds(utc("2024-03-29 15:00"), utc("2024-04-01 08:00"), off) == 65 * 3600
+    assert elapsed_seconds(utc("2024-03-29 15:00"), utc("2024-04-01 08:00"), hours(timezone="Europe/Berlin")) == 2 * 3600

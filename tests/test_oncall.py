@@ -201,3 +201,16 @@ def test_oauth_token_endpoint_down_gives_none(pd, logs):
     assert oncall(pd, oauth=True).message() is None
     (line,) = warnings_in(logs())
     assert "OAuth token: HTTP 503" in line and CLIENT_SECRET not in "\n".join(logs())
+
+
+def test_primary_people_come_with_their_emails_and_the_pairs_stay_as_they_were(pd):
+    pd.set_oncall(POLICY, 1, [("Ann", "Ann@Example.com")])
+    pd.set_oncall(POLICY, 2, people("Ben"))
+    on = oncall(pd)
+    assert [(p.level, p.name, p.email) for p in on.primary()] == [(1, "Ann", "Ann@Example.com")]
+    assert sorted(on.adapter.oncall(POLICY)) == [(1, "Ann"), (2, "Ben")]
+
+
+def test_primary_is_empty_when_pagerduty_fails(pd, logs):
+    pd.inject("oncalls", "500", times=5)
+    assert oncall(pd).primary() == []

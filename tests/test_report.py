@@ -12,6 +12,8 @@ from zsc import store as st
 from zsc.config import parse_config
 from zsc.report import (
     Links,
+    Stopwatch,
+    Times,
     age,
     as_of,
     compute_report,
@@ -156,6 +158,8 @@ def test_zero_issues_is_a_short_report(store):
         "*Support report for Mon 4 Mar 2024*",
         "Since Fri 1 Mar 00:00 (UTC): 0 opened, 0 closed. 0 open.",
         "Opened per day, Mon 26 Feb – Sun 3 Mar: `▁▁▁▁▁▁▁` (max 0)",
+        "Time to first response (wall-clock time): since Fri 1 Mar none; last 7 days none",
+        "Time to resolution (wall-clock time): since Fri 1 Mar none; last 7 days none",
         "",
         "No open issues.",
     ]
@@ -215,7 +219,8 @@ def test_render_lists_open_and_closed_with_links_and_ages(store):
     assert "Since Fri 1 Mar 00:00 (UTC): 2 opened, 1 closed. 1 open." in text
     open_line = text.split("*Open (1)*\n")[1].splitlines()[0]
     assert open_line.startswith("• Printer on fire · <https://acme.slack.com/archives/CSUPPORT/p1700000000")
-    assert open_line.endswith("|thread> · <https://acme.zendesk.com/agent/tickets/12|#12> · open 3d 4h")
+    assert open_line.endswith("|thread> · <https://acme.zendesk.com/agent/tickets/12|#12> · open 3d 4h"
+                              " · *no first response* for 3d 4h")
     closed = text.split("*Closed (1)*\n")[1]
     assert closed.startswith("• VPN down · <https://acme.slack.com/archives/CSUPPORT/p1700000000")
     assert closed.endswith("<https://acme.zendesk.com/agent/tickets/10|#10>")
@@ -281,3 +286,31 @@ def test_as_of_today_is_now_and_a_past_day_its_report_time():
     assert as_of(cfg, now, date(2024, 3, 5)) == (date(2024, 3, 5), now)
     assert as_of(cfg, now, date(2024, 3, 1)) == (date(2024, 3, 1), utc(2024, 3, 1, 8, 30))
     assert as_of(cfg, now, date(2024, 3, 6))[0] is None
+
+
+# ---------------------------------------------------------------- response times
+
+
+def test_median_and_90th_percentile():
+    assert Times.of([]) == Times(0, None, None)
+    assert Times.of([5.0]) == Times(1, 5.0, 5.0)
+    figures = Times.of([float(n) for n in range(10, 0, -1)])
+    assert (figures.count, figures.median, figures.p90) == (10, 5.5, 9.0)
+
+
+def test_office_hours_are_named_and_waiting_is_marked(store):
+    cfg = config('timezone = "UTC"')
+    waiting = issue("2024-03-03 09:00", subject="still waiting", ticket=1)
+    answered = issue("2024-03-01 09:00", "2024-03-01 12:00", subject="answered", ticket=2)
+    st.Issue.update(first_response_at=datetime(2024, 3, 1, 10, 0)).where(st.Issue.id == answered.id).execute()
+    halves = Stopwatch(lambda start, end: (end - start).total_seconds() / 2, office_hours=True)
+
+    r = compute_report(store, date(2024, 3, 4), cfg, stopwatch=halves)
+    text = render_report(r, LINKS)
+
+    assert r.first_response.median == 1800 and r.resolution.median == 5400
+    assert [i.waiting for i in r.open] == [24 * 3600 / 2]  # asked Sunday 09:00, report Monday 09:00
+    assert "Time to first response (office hours): since Fri 1 Mar median 30m, 90% within 30m (1)" in text
+    assert "Time to resolution (office hours): since Fri 1 Mar median 1h 30m" in text
+    assert "still waiting" in text and "*no first response* for 12h of office hours" in text
+    assert waiting.first_response_at is None

@@ -212,3 +212,24 @@ def test_sqlite_uses_wal(tmp_path):
 def test_unsupported_url_is_a_config_error():
     with pytest.raises(ConfigError, match="sqlite:///PATH or postgresql://"):
         st.Store("mysql://root@localhost/x")
+
+
+def test_upgrade_from_v6_adds_first_response_in_place(store_url):
+    s = st.Store(store_url)
+    make_issue(s, ticket=9)
+    # Schema v6: no first_response_at column.
+    stm_schema.migrate(stm_schema.migrator(s.db).drop_column("issue", "first_response_at"))
+    stm.upsert(stm.Meta, key="schema_version", value="6")
+    s.close()
+
+    s = st.Store(store_url)
+    assert s.schema_version() == st.SCHEMA_VERSION == 7
+    issue = s.issue_by_ticket(9)
+    assert issue.first_response_at is None and s.count_awaiting_first_response() == 1
+    from datetime import datetime
+    s.note_first_response(issue, datetime(2024, 3, 4, 10, 5))
+    s.note_first_response(issue, datetime(2024, 3, 4, 11, 0))  # a later answer does not move it
+    s.note_first_response(s.issue_by_ticket(9), datetime(2024, 3, 4, 10, 0))  # an earlier one does
+    assert s.issue_by_ticket(9).first_response_at == datetime(2024, 3, 4, 10, 0)
+    assert s.count_awaiting_first_response() == 0
+    s.close()

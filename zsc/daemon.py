@@ -71,6 +71,8 @@ class Daemon:
         self.standby_status = "starting"
         self.active_since: datetime | None = None  # when this process last became the active zsc
         self.started = False  # start-up finished: active, or waiting as a standby
+        self.metrics = None  # zsc.metrics.Metrics when [metrics] listen or textfile is set
+        self._textfile_problem: str | None = None
 
     # ---- set-up ----
     def setup_logging(self, reloading: bool = False) -> None:
@@ -120,6 +122,7 @@ class Daemon:
             self.standby_status = status
             self._ready(status)
             self.notifier.cycle(status, healthy)
+            self.export_metrics()
             runtime.sleep(self.standby_interval)
             if self._reload_requested:
                 self.reload()
@@ -163,12 +166,15 @@ class Daemon:
             return False
         if not self.lock.held():
             raise LostLeadership()
+        started = time.monotonic()
         try:
             result = self.engine.poll(source)
         except Stopping:
             raise
         except Exception as exc:  # noqa: BLE001 - a bug or a lost database must not end the daemon
             result = self._crashed(source, exc)
+        if self.metrics:
+            self.metrics.poll_done(source, result, time.monotonic() - started)
         self._polled = True
         self.healthy[source] = result.alive
         if result.alive:
@@ -200,6 +206,7 @@ class Daemon:
             if not self.credentials_checked:
                 check_credentials(self.config)
                 self.credentials_checked = True
+            self.start_metrics()
             while True:
                 try:
                     self.become_leader()
@@ -248,6 +255,47 @@ class Daemon:
             return
         self._polled = False
         self.notifier.cycle(self.status_line(), all(self.healthy.values()))
+        self.export_metrics()
+
+    # ---- metrics ----
+    def start_metrics(self) -> None:
+        """[metrics]: count every API call, and serve /metrics if `listen` is set."""
+        cfg = self.config.metrics
+        if not (cfg.listen or cfg.textfile) or self.metrics is not None:
+            return
+        from zsc.adapters.ratelimit import RateGate
+        from zsc.metrics import Metrics
+
+        self.metrics = Metrics()
+        if cfg.listen:
+            self.metrics.serve(cfg.listen)
+            logger.info("serving metrics at http://{}/metrics", cfg.listen)
+        RateGate.observe(self.metrics.api_call)
+
+    def export_metrics(self) -> None:
+        """The gauges read from the store, then the textfile (a failure is logged, once per
+        kind of problem: metrics must never stop the mirroring)."""
+        if self.metrics is None:
+            return
+        self.metrics.set_leader(self.engine is not None)
+        if self.engine is not None:
+            try:
+                self.metrics.from_store(self.engine.store)
+            except StoreError:
+                pass  # the database is down: the polls say so already
+            except Exception as exc:  # noqa: BLE001 - a bug in the metrics must not stop the mirroring
+                logger.bind(_traceback=True).opt(exception=exc).error("metrics not updated: {}", exc)
+        path = self.config.metrics.textfile
+        if not path:
+            return
+        try:
+            self.metrics.write_textfile(path)
+            self._textfile_problem = None
+        except OSError as exc:
+            problem = f"[metrics] textfile: cannot write {path} ({exc.strerror or exc}); check the directory exists and zsc may write there"
+            if problem != self._textfile_problem:
+                logger.error("{}", problem)
+            self._textfile_problem = problem
 
     def status_line(self) -> str:
         """One line: how long ago each source was polled, open issues, the last error."""
@@ -283,6 +331,12 @@ class Daemon:
         if self.engine:
             self._clear_leader()
             self.engine.close()
+        if self.metrics:
+            from zsc.adapters.ratelimit import RateGate
+
+            RateGate.observe(None)
+            self.metrics.set_leader(False)
+            self.metrics.close()
         self.lock.release()
         self.notifier.close()
 
@@ -314,6 +368,9 @@ class Daemon:
             if new.database.url != self.config.database.url:
                 logger.warning("[database] url changed; restart zsc to switch stores (keeping the current one)")
                 new = dataclasses.replace(new, database=self.config.database)
+            if new.metrics.listen != self.config.metrics.listen:
+                logger.warning("[metrics] listen changed; restart zsc to serve on the new address (keeping the current one)")
+                new = dataclasses.replace(new, metrics=dataclasses.replace(new.metrics, listen=self.config.metrics.listen))
             if new.sync.dry_run != self.config.sync.dry_run:
                 logger.warning("[sync] dry_run changed; restart zsc to switch it (keeping the current value)")
                 new = dataclasses.replace(new, sync=dataclasses.replace(new.sync, dry_run=self.config.sync.dry_run))
@@ -331,6 +388,7 @@ class Daemon:
         self.config = config
         self.setup_logging(reloading=True)
         self.paused_until.clear()
+        self.start_metrics()  # a textfile named by the new config starts now
         if self.engine is not None:
             # New adapters (tokens, URLs, timeouts) over the same store; a new channel starts at now.
             self.engine = build_engine(config, store=self.engine.store)

@@ -113,6 +113,9 @@ class Demo:
         step("Zoe solves the ticket in Zendesk")
         zd.solve(ticket, self.agent)
         self.wait_for("the solved notice", lambda: any("solved" in t for t in self.bot_replies(ts)))
+        step("Ann asks something else; nobody has answered it yet (the report marks it)")
+        slack.post(CHANNEL, "UANN", "Can I get access to the billing dashboard?")
+        self.wait_for("the second ticket", lambda: len(zd.tickets()) == 2)
         internal = any("load balancer" in t for t in self.bot_replies(ts))
         print("\n  The internal note stayed in Zendesk." if not internal else "\n  BUG: the internal note leaked!")
         if internal:
@@ -144,7 +147,23 @@ def main() -> int:
             daemon.send_signal(signal.SIGTERM)
             code = daemon.wait(timeout=15)
         print(f"\nzsc stopped cleanly (exit {code}). Everything above was mirrored by the real daemon, over HTTP.")
+        show_report(demo.config)
         return 0 if code == 0 else 1
+
+
+def show_report(config_path: Path) -> None:
+    """What `zsc report --dry-run` prints now: the day so far, with response times."""
+    from zsc.config import load_config
+    from zsc.report import as_of
+    from zsc.store import utcnow
+    from zsc.sync.runs import report
+
+    config = load_config(config_path)
+    day, at = as_of(config, utcnow())
+    text, _ = report(config, day, at, dry_run=True)
+    step("The daily report, as `zsc report --dry-run` prints it")
+    for line in (text or "").splitlines():
+        print(f"  {line}")
 
 
 if __name__ == "__main__":

@@ -13,9 +13,11 @@ when it is due is asked of the daemon's loop, so no cron is needed.
 from __future__ import annotations
 
 import bisect
+import math
+import statistics
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
-from typing import Callable
+from typing import Any, Callable
 from zoneinfo import ZoneInfo
 
 from zsc.adapters.records import permalink
@@ -92,6 +94,41 @@ def as_of(config, now_utc: datetime, day: date | None = None) -> tuple[date | No
     return day, due_time(config.report, day)
 
 
+# ---------------------------------------------------------------- durations
+
+
+@dataclass(frozen=True)
+class Stopwatch:
+    """How durations are counted: office seconds when [hours] is set (the caller, in
+    zsc.sync, passes zsc.sync.hours.elapsed_seconds), wall-clock seconds otherwise."""
+
+    seconds: Callable[[datetime, datetime], float]
+    office_hours: bool = False
+
+
+WALL_CLOCK = Stopwatch(lambda start, end: max(0.0, (_aware(end) - _aware(start)).total_seconds()))
+
+
+@dataclass(frozen=True)
+class Times:
+    """Median and 90th percentile of some durations, in seconds (None: nothing to measure)."""
+
+    count: int
+    median: float | None
+    p90: float | None
+
+    @classmethod
+    def of(cls, durations: list[float]) -> "Times":
+        if not durations:
+            return cls(0, None, None)
+        ordered = sorted(durations)
+        # nearest rank: the smallest duration that 90% of them do not exceed
+        return cls(len(ordered), float(statistics.median(ordered)), ordered[math.ceil(0.9 * len(ordered)) - 1])
+
+    def as_json(self) -> dict[str, float | None]:
+        return {"median": self.median, "p90": self.p90}
+
+
 # ---------------------------------------------------------------- compute
 
 
@@ -105,11 +142,12 @@ class Item:
     subject: str
     opened_at: datetime  # naive UTC
     closed_at: datetime | None
+    waiting: float | None = None  # open and unanswered: seconds it has waited for a first answer
 
     @classmethod
-    def of(cls, issue: Issue) -> "Item":
+    def of(cls, issue: Issue, waiting: float | None = None) -> "Item":
         return cls(issue.channel, issue.thread_ts, issue.ticket_id, issue.subject or "", issue.opened_at,
-                   issue.closed_at)
+                   issue.closed_at, waiting)
 
 
 @dataclass(frozen=True)
@@ -124,22 +162,38 @@ class Report:
     open: tuple[Item, ...]  # open at `at`, oldest first
     trend_start: date  # first of the TREND_DAYS days before `day`
     trend: tuple[int, ...]  # issues opened on each of those days
+    office_hours: bool = False  # durations below count office time, not wall-clock time
+    first_response: Times = Times(0, None, None)  # issues first answered within the period
+    resolution: Times = Times(0, None, None)  # issues closed within the period
+    week_first_response: Times = Times(0, None, None)  # the same over the TREND_DAYS days before `at`
+    week_resolution: Times = Times(0, None, None)
 
     @property
     def closed_count(self) -> int:
         return len(self.closed)
 
 
-def compute_report(store: Store, day: date, config, at: datetime | None = None) -> Report:
+def compute_report(store: Store, day: date, config, at: datetime | None = None,
+                   stopwatch: Stopwatch = WALL_CLOCK) -> Report:
     """The report for local date `day`. `at` is the moment the open list and ages
     describe; default: `day`'s report time, so the result depends on the store's
-    content alone."""
+    content alone. Response and resolution times are counted by `stopwatch`."""
     report = config.report
     tz = report.timezone
     moment = _naive(at if at is not None else due_time(report, day))
     first = previous_report_day(report.days, day)
     start, end = local_midnight(first, tz), local_midnight(day, tz)
     trend_start = day - timedelta(days=TREND_DAYS)
+    week_start = moment - timedelta(days=TREND_DAYS)  # a rolling week up to `at`: today's answers count too
+
+    def times(pairs: list[tuple[datetime, datetime]]) -> Times:
+        return Times.of([stopwatch.seconds(begin, done) for begin, done in pairs])
+
+    def item(issue: Issue) -> Item:
+        # answered after `at` (a past day's report): it was still waiting then
+        unanswered = issue.first_response_at is None or issue.first_response_at > moment
+        return Item.of(issue, stopwatch.seconds(issue.opened_at, moment) if unanswered else None)
+
     with store.atomic():  # one snapshot: lists and counts agree while the poller writes
         return Report(
             day=day, timezone=tz,
@@ -148,8 +202,13 @@ def compute_report(store: Store, day: date, config, at: datetime | None = None) 
             at=moment,
             opened=len(store.opened_times(start, end)),
             closed=tuple(Item.of(i) for i in store.closed_between(start, end)),
-            open=tuple(Item.of(i) for i in store.open_at(moment)),
+            open=tuple(item(i) for i in store.open_at(moment)),
             trend_start=trend_start, trend=opened_per_day(store, trend_start, TREND_DAYS, tz),
+            office_hours=stopwatch.office_hours,
+            first_response=times(store.responded_between(start, end)),
+            resolution=times(store.resolved_between(start, end)),
+            week_first_response=times(store.responded_between(week_start, moment)),
+            week_resolution=times(store.resolved_between(week_start, moment)),
         )
 
 
@@ -175,11 +234,21 @@ def sparkline(counts: tuple[int, ...] | list[int]) -> str:
 
 def age(since: datetime, at: datetime) -> str:
     """'3d 4h', '5h' or '12m' (never negative)."""
-    minutes = max(0, int((_naive(at) - _naive(since)).total_seconds() // 60))
+    return span((_naive(at) - _naive(since)).total_seconds())
+
+
+def span(seconds: float, exact: bool = False) -> str:
+    """Seconds as '3d 4h', '5h' or '12m' (never negative); with `exact`, under a
+    minute as '40s' and hours with their minutes ('2h 5m')."""
+    if exact and seconds < 60:
+        return f"{max(0, int(seconds))}s"
+    minutes = max(0, int(seconds // 60))
     days, rest = divmod(minutes, 24 * 60)
     hours, mins = divmod(rest, 60)
     if days:
         return f"{days}d {hours}h"
+    if exact and hours and mins:
+        return f"{hours}h {mins}m"
     return f"{hours}h" if hours else f"{mins}m"
 
 
@@ -221,15 +290,62 @@ def render_report(report: Report, links: Links, note: str = "") -> str:
         f"`{sparkline(report.trend)}` (max {max(report.trend, default=0)})",
         "",
     ]
+    lines[3:3] = response_lines(report)
     if report.open:
         lines.append(f"*Open ({len(report.open)})*")
-        lines += _items(report.open, links, lambda i: f" · open {age(i.opened_at, report.at)}")
+        lines += _items(report.open, links, lambda i: f" · open {age(i.opened_at, report.at)}" + (
+            f" · *no first response* for {span(i.waiting)}{' of office hours' if report.office_hours else ''}"
+            if i.waiting is not None else ""))
     else:
         lines.append("No open issues.")
     if report.closed:
         lines += ["", f"*Closed ({report.closed_count})*"]
         lines += _items(report.closed, links, lambda i: "")
     return "\n".join(lines)
+
+
+def response_lines(report: Report) -> list[str]:
+    """Median and 90th percentile of the time to a first answer and to a close, for the
+    period and the last TREND_DAYS days."""
+    clock = "office hours" if report.office_hours else "wall-clock time"
+
+    def figures(times: Times) -> str:
+        if times.median is None:
+            return "none"
+        return f"median {span(times.median, exact=True)}, 90% within {span(times.p90, exact=True)} ({times.count})"
+
+    return [
+        f"Time to first response ({clock}): since {_day(report.period_start.date())} "
+        f"{figures(report.first_response)}; last {TREND_DAYS} days {figures(report.week_first_response)}",
+        f"Time to resolution ({clock}): since {_day(report.period_start.date())} "
+        f"{figures(report.resolution)}; last {TREND_DAYS} days {figures(report.week_resolution)}",
+    ]
+
+
+def report_json(report: Report, links: Links) -> dict[str, Any]:
+    """The report for machines (`zsc report --json`); a figure is None (null) when
+    there is nothing to measure. Durations in seconds, counted as `clock` says."""
+    def item(i: Item) -> dict[str, Any]:
+        return {"ticket_id": i.ticket_id, "subject": i.subject, "thread": links.thread(i),
+                "opened_at": _aware(i.opened_at).isoformat(),
+                "waiting_for_first_response_seconds": i.waiting}
+
+    return {
+        "date": report.day.isoformat(),
+        "timezone": report.timezone.key,
+        "period_start": report.period_start.isoformat(),
+        "period_end": report.period_end.isoformat(),
+        "clock": "office_hours" if report.office_hours else "wall_clock",
+        "opened": report.opened,
+        "closed": report.closed_count,
+        "open": [item(i) for i in report.open],
+        "first_response_seconds": report.first_response.as_json(),
+        "resolution_seconds": report.resolution.as_json(),
+        "last_7_days": {
+            "first_response_seconds": report.week_first_response.as_json(),
+            "resolution_seconds": report.week_resolution.as_json(),
+        },
+    }
 
 
 def _items(items: tuple[Item, ...], links: Links, tail: Callable[[Item], str]) -> list[str]:

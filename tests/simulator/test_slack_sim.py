@@ -257,6 +257,18 @@ def test_users_info_with_and_without_email(slack):
     assert error_of(exc) == "user_not_found"
 
 
+def test_users_lookup_by_email(slack):
+    web = client(slack)
+    assert web.users_lookupByEmail(email="ALICE@example.com")["user"]["id"] == "UALICE"
+    with pytest.raises(SlackApiError) as exc:
+        web.users_lookupByEmail(email="nobody@example.com")
+    assert error_of(exc) == "users_not_found"
+    slack.add_token("xoxb-no-email", scopes=["users:read"])
+    with pytest.raises(SlackApiError) as exc:
+        client(slack, token="xoxb-no-email").users_lookupByEmail(email="alice@example.com")
+    assert error_of(exc) == "missing_scope"
+
+
 def test_users_info_hides_email_without_the_email_scope(slack):
     slack.add_token("xoxb-no-email", scopes=["users:read"])
     alice = client(slack, token="xoxb-no-email").users_info(user="UALICE")["user"]

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Iterable, Iterator, Protocol
 
-from zsc.adapters.records import (Audit, ChannelInfo, Comment, Group, Identity, Message, SlackPerson, Ticket,
-                                  ZendeskUser)
+from zsc.adapters.records import (Audit, ChannelInfo, Comment, Group, Identity, Message, OnCallPerson, SlackPerson,
+                                  Ticket, ZendeskUser)
 
 
 class SlackApi(Protocol):
@@ -24,6 +24,7 @@ class SlackApi(Protocol):
                      cursor: str | None = None) -> tuple[list[Message], str | None]: ...
     def reply_pages(self, channel: str, thread_ts: str, oldest: str | None = None) -> Iterator[list[Message]]: ...
     def user(self, user_id: str) -> SlackPerson: ...
+    def user_by_email(self, email: str) -> SlackPerson | None: ...
     def post(self, channel: str, text: str, thread_ts: str | None = None, ref: str | None = None) -> str: ...
     def patient(self, max_wait: float) -> None: ...
 
@@ -54,6 +55,7 @@ class ZendeskApi(Protocol):
 
 class OnCallApi(Protocol):
     def oncall(self, policy_id: str) -> list[tuple[int, str]]: ...
+    def oncall_people(self, policy_id: str) -> list[OnCallPerson]: ...
 
 
 __all__ = ["SlackApi", "ZendeskApi", "OnCallApi"]

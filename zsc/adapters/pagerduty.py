@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, TypeVar
 from urllib.parse import quote
 
+from zsc.adapters.records import OnCallPerson
 from zsc.errors import ApiError, AuthError, NotFound, Unavailable
 
 API = "PagerDuty"
@@ -82,10 +83,14 @@ class PagerDutyAdapter:
     # ---- reads ----
     def oncall(self, policy_id: str) -> list[tuple[int, str]]:
         """(escalation level, person's name) for everyone on call now, in PagerDuty's order."""
+        return [(person.level, person.name) for person in self.oncall_people(policy_id)]
+
+    def oncall_people(self, policy_id: str) -> list[OnCallPerson]:
+        """Everyone on call now, with their level, name and email, in PagerDuty's order."""
         params = {
             "escalation_policy_ids[]": [policy_id],
             "earliest": "true",  # one entry per person and level; requests would send True as "True"
-            "include[]": ["users"],  # full users carry `name`; references only `summary`
+            "include[]": ["users"],  # full users carry `name` and `email`; references only `summary`
         }
         entries = self._call("oncalls", lambda s: list(s.iter_all("oncalls", params=params)))
         return [_oncall_entry(entry) for entry in entries]
@@ -173,13 +178,14 @@ class PagerDutyAdapter:
         return token.strip(), float(expires_in)
 
 
-def _oncall_entry(entry: Any) -> tuple[int, str]:
+def _oncall_entry(entry: Any) -> OnCallPerson:
     level = entry.get("escalation_level") if isinstance(entry, dict) else None
     user = entry.get("user") if isinstance(entry, dict) else None
     name = (user.get("name") or user.get("summary")) if isinstance(user, dict) else None
     if not isinstance(level, int) or isinstance(level, bool) or not isinstance(name, str) or not name.strip():
         raise Unavailable(API, "oncalls: malformed answer (an entry without escalation level or user name)")
-    return level, name.strip()
+    email = user.get("email")
+    return OnCallPerson(level, name.strip(), email.strip() if isinstance(email, str) and email.strip() else None)
 
 
 def _http_error(what: str, response: Any) -> ApiError:

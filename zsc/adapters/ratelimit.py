@@ -3,9 +3,10 @@ last Retry-After and backs off exponentially on transient failures."""
 
 from __future__ import annotations
 
+import re
 import threading
 import time
-from typing import Callable, TypeVar
+from typing import Callable, ClassVar, TypeVar
 
 from loguru import logger
 
@@ -13,6 +14,10 @@ from zsc import runtime
 from zsc.errors import Ambiguous, ApiError, RateLimited, Unavailable
 
 T = TypeVar("T")
+
+# Told of every API call made: (api, endpoint, outcome), outcome one of OUTCOMES.
+CallObserver = Callable[[str, str, str], None]
+OUTCOMES = ("ok", "client_error", "rate_limited", "server_error", "network")
 
 
 class Transient(Exception):
@@ -39,6 +44,14 @@ class RateGate:
     `per_method`: the API limits each method on its own (Slack's tiers), so a 429 on
     conversations.history does not hold back chat.postMessage; else one budget for all
     (Zendesk's per-account limit)."""
+
+    # One for the process (the daemon's metrics), so gates an adapter makes later report too.
+    observer: ClassVar[CallObserver | None] = None
+
+    @classmethod
+    def observe(cls, observer: CallObserver | None) -> None:
+        """Tell `observer` of every call any gate makes (None: stop)."""
+        cls.observer = observer
 
     def __init__(self, api: str, max_wait: float = 60.0, retries: int = 3, backoff: float = 0.5,
                  per_method: bool = False) -> None:
@@ -80,19 +93,32 @@ class RateGate:
         while True:
             self._wait_turn(what)
             try:
-                return fn()
+                result = fn()
             except Limited as exc:
+                self._observe(what, "rate_limited")
                 self.block(exc.retry_after, what)
                 attempt += 1
                 if attempt > self.retries:
                     raise RateLimited(self.api, exc.retry_after) from None
             except Transient as exc:
+                self._observe(what, "network" if exc.network or isinstance(exc.__context__, OSError) else "server_error")
                 if write:
                     raise Ambiguous(self.api, f"{what}: outcome unknown ({exc}); will check before retrying") from None
                 attempt += 1
                 if attempt > self.retries:
                     raise Unavailable(self.api, self._gave_up(what, exc)) from None
                 runtime.sleep(self.backoff * (2 ** (attempt - 1)))
+            except ApiError:
+                self._observe(what, "client_error")  # refused, not found, not allowed: the answer said so
+                raise
+            else:
+                self._observe(what, "ok")
+                return result
+
+    def _observe(self, what: str, outcome: str) -> None:
+        observer = RateGate.observer
+        if observer is not None:
+            observer(self.api.split()[0].lower(), endpoint_of(what), outcome)
 
     def _gave_up(self, what: str, exc: Transient) -> str:
         """"{what}: {exc}", without repeating a `what` the adapter already put first,
@@ -105,6 +131,14 @@ class RateGate:
         if network and "api_url" not in text:
             text += f"; check [{self.api.split()[0].lower()}] api_url and the network"
         return text
+
+
+def endpoint_of(what: str) -> str:
+    """A call's description without the ids in it ("ticket 12 comments" -> "ticket {id}
+    comments", "tickets external_id=slack:C1:1.2" -> "tickets external_id"), so the
+    metrics' endpoint label stays a short list."""
+    what = what.split("=", 1)[0].split(":", 1)[0]
+    return re.sub(r"\d+", "{id}", what).strip() or "other"
 
 
 def describe(exc: BaseException) -> str:

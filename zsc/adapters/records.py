@@ -210,6 +210,16 @@ class ZendeskUser:
 
 
 @dataclass(frozen=True)
+class OnCallPerson:
+    """Someone on call: their escalation level (1 = primary), name and email (None when
+    PagerDuty gives none)."""
+
+    level: int
+    name: str
+    email: str | None = None
+
+
+@dataclass(frozen=True)
 class Group:
     id: int
     name: str

@@ -190,6 +190,20 @@ class SlackAdapter:
                 or _s(user.get("name")) or user_id)
         return SlackPerson(user_id, name, _s(profile.get("email")), bool(user.get("is_bot")))
 
+    def user_by_email(self, email: str) -> SlackPerson | None:
+        """The Slack member with this email (users.lookupByEmail), or None when there is none."""
+        try:
+            user = self._call("users.lookupByEmail", email=email).get("user")
+        except Rejected as exc:
+            if "users_not_found" in str(exc):
+                return None
+            raise
+        if not isinstance(user, dict) or not isinstance(user.get("id"), str):
+            raise Unavailable(API, "users.lookupByEmail: malformed answer (no user)")
+        profile = user.get("profile") if isinstance(user.get("profile"), dict) else {}
+        name = _s(profile.get("display_name")) or _s(profile.get("real_name")) or _s(user.get("name")) or user["id"]
+        return SlackPerson(user["id"], name, _s(profile.get("email")) or email, bool(user.get("is_bot")))
+
     # ---- writes ----
     def post(self, channel: str, text: str, thread_ts: str | None = None, ref: str | None = None) -> str:
         """Post `text` (in the thread `thread_ts`), tagged with zsc's metadata naming

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import date
 
@@ -14,12 +15,14 @@ from zsc.cli import EPOCH, command, load
 @click.option("--dry-run", is_flag=True, help="Print the report instead of posting it; write nothing.")
 @click.option("--date", "day", metavar="YYYY-MM-DD",
               help="Report on this day (in [report] timezone), as it stood at [report] time [default: today, now].")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print the report's figures as JSON (durations in seconds) instead of posting it; write nothing.")
 @click.pass_context
-def report_cmd(ctx: click.Context, dry_run: bool, day: str | None) -> None:
+def report_cmd(ctx: click.Context, dry_run: bool, day: str | None, as_json: bool) -> None:
     """Post the daily report now (once per day: the daemon will not post it again)."""
     from zsc.report import as_of
     from zsc.store import utcnow
-    from zsc.sync.runs import report
+    from zsc.sync.runs import report, report_data
 
     wanted = _parse_day(day)
     config = load(ctx)
@@ -27,6 +30,9 @@ def report_cmd(ctx: click.Context, dry_run: bool, day: str | None) -> None:
     if when is None:
         raise click.BadParameter(f"{day}: that day has not come yet in {config.report.timezone.key}; "
                                  "use today or a past day", param_hint="--date")
+    if as_json:
+        click.echo(json.dumps(report_data(config, when, at), indent=2))
+        return
     text, posted = report(config, when, at, dry_run=dry_run)
     if text is not None:
         click.echo(text)

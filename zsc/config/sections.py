@@ -130,6 +130,19 @@ class HoursConfig:
 
 
 @dataclass(frozen=True)
+class NudgeConfig:
+    """A message in threads nobody has answered, mentioning who is on call."""
+
+    after_minutes: int
+    message: str
+    mention_oncall: bool
+
+    @property
+    def enabled(self) -> bool:
+        return self.after_minutes > 0 and bool(self.message)
+
+
+@dataclass(frozen=True)
 class ReportConfig:
     """Daily report of open tickets, posted in Slack."""
 
@@ -146,6 +159,14 @@ class DaemonConfig:
 
     ha: bool
     pidfile: str
+
+
+@dataclass(frozen=True)
+class MetricsConfig:
+    """Prometheus metrics of the daemon (`zsc run`)."""
+
+    listen: str
+    textfile: str
 
 
 @dataclass(frozen=True)
@@ -170,8 +191,10 @@ class Config:
     keywords: tuple[Keyword, ...]
     email: EmailConfig
     hours: HoursConfig
+    nudge: NudgeConfig
     report: ReportConfig
     daemon: DaemonConfig
+    metrics: MetricsConfig
     logging: LoggingConfig
     source: Path | None
     state_dir: Path
@@ -194,7 +217,9 @@ SECTION_CLASSES: dict[str, type] = {
     "keywords": Keyword,
     "email": EmailConfig,
     "hours": HoursConfig,
+    "nudge": NudgeConfig,
     "report": ReportConfig,
     "daemon": DaemonConfig,
+    "metrics": MetricsConfig,
     "logging": LoggingConfig,
 }

@@ -177,6 +177,13 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("hours", "days", Days(), "mon-fri", "Days with office hours."),
     Setting("hours", "timezone", Timezone(), "UTC", "Timezone of start and end."),
     Setting("hours", "message", STRING, "", "Reply to new threads outside office hours."),
+    # [nudge]
+    Setting("nudge", "after_minutes", Integer(0), 0,
+            "Post `message` in a thread nobody has answered this many minutes after the person asked "
+            "(office minutes when [hours] is set). 0: off."),
+    Setting("nudge", "message", STRING, "Nobody has answered this yet.", "The nudge, posted once per issue."),
+    Setting("nudge", "mention_oncall", Boolean(), True,
+            "Mention the PagerDuty primary in the nudge (by their Slack account, found by email; else by name)."),
     # [report]
     Setting("report", "enabled", Boolean(), True, "Post the daily report."),
     Setting("report", "time", Time(), "09:00", "When to post it."),
@@ -187,6 +194,15 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("daemon", "ha", Boolean(), False,
             "Several instances share one database and take turns: only one polls at a time."),
     Setting("daemon", "pidfile", STRING, "", "Write the process ID here when daemonised. Empty: no pidfile."),
+    # [metrics]
+    Setting("metrics", "listen",
+            Text("HOST:PORT address", pattern=r"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):([1-9][0-9]{0,4})",
+                 hint='write e.g. "127.0.0.1:9464" (or "[::1]:9464")'), "",
+            'Serve Prometheus metrics at /metrics on this address, like "127.0.0.1:9464" (nothing else is served). '
+            "Empty: no server."),
+    Setting("metrics", "textfile", STRING, "",
+            "Write the metrics to this file after each cycle (atomically), for node_exporter's textfile collector. "
+            "Empty: no file."),
     # [logging]
     Setting("logging", "level", Choice("trace", "debug", "info", "success", "warning", "error", "critical"), "info",
             "Least severe level logged."),
@@ -267,8 +283,10 @@ SECTIONS: tuple[Section, ...] = (
     Section("email", "Which senders' emailed tickets are posted to Slack. All lists empty: every sender."),
     Section("hours", "Office hours: outside them new threads get `message`. All of start, end and message empty: off.",
             check=_check_hours),
+    Section("nudge", "A message in threads nobody has answered, mentioning who is on call."),
     Section("report", "Daily report of open tickets, posted in Slack."),
     Section("daemon", "Running in the background."),
+    Section("metrics", "Prometheus metrics of the daemon (`zsc run`)."),
     Section("logging", "Log output."),
 )  # fmt: skip
 

@@ -267,6 +267,11 @@ class SlackSim(Service):
         include_email = "users:read.email" in req.principal.scopes
         return _ok(user=self.workspace.user_info(req.arg("user") or "", include_email))
 
+    @slack_method("users.lookupByEmail")
+    def _users_lookup_by_email(self, req: Request) -> Response:
+        self._require_scope(req, "users:read.email")
+        return _ok(user=self.workspace.user_by_email(req.arg("email") or ""))
+
     @slack_method("conversations.info")
     def _conversations_info(self, req: Request) -> Response:
         return _ok(channel=self._channel(req, "{kind}:read").info())

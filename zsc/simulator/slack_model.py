@@ -162,6 +162,13 @@ class SlackWorkspace:
         return {"id": user["id"], "team_id": self.team_id, "name": user["name"], "real_name": user["real_name"],
                 "is_bot": user["is_bot"], "deleted": False, "profile": profile}
 
+    def user_by_email(self, email: str) -> dict:
+        """users.lookupByEmail's `user`: the member with this email (case-insensitive)."""
+        for user in self.users.values():
+            if email and user["email"] and user["email"].lower() == email.lower():
+                return self.user_info(user["id"])
+        raise SlackError("users_not_found")
+
     # ------------------------------------------------------------------ writing
 
     def post(self, channel: str, user: str | None, text: str, thread_ts: str | None = None,

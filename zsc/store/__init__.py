@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 import json
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -305,6 +305,40 @@ class Store:
         self._exec("UPDATE issue SET slack_reply_cursor = ?, last_activity_at = ? WHERE id = ?", (ts, now, issue.id))
         issue.slack_reply_cursor, issue.last_activity_at = ts, now
 
+    def note_first_response(self, issue: Issue, when: datetime) -> None:
+        """Someone answered at `when` (naive UTC): kept only if it is the earliest answer."""
+        self._exec("UPDATE issue SET first_response_at = ? WHERE id = ? AND "
+                   "(first_response_at IS NULL OR first_response_at > ?)", (when, issue.id, when))
+        if issue.first_response_at is None or issue.first_response_at > when:
+            issue.first_response_at = when
+
+    def comment_ids_written(self, issue: Issue) -> set[int]:
+        """Zendesk comments zsc wrote on this issue's tickets (mirrored Slack messages, notes)."""
+        rows = self._exec("SELECT zendesk_comment_id FROM mirrored_item WHERE issue_id = ? AND direction = ? "
+                          "AND zendesk_comment_id IS NOT NULL", (issue.id, TO_ZENDESK))
+        return {comment_id for (comment_id,) in rows}
+
+    def awaiting_first_response(self, opened_before: datetime, opened_since: datetime,
+                                skip_ref_prefix: str) -> list[Issue]:
+        """Open issues with a ticket that nobody has answered, opened between the two
+        moments, without an item whose ref starts with `skip_ref_prefix`; oldest first."""
+        done = (MirroredItem.select(MirroredItem.issue)
+                .where(MirroredItem.ref.startswith(skip_ref_prefix)))
+        query = Issue.select().where(
+            Issue.status.not_in(DONE_STATUSES) & Issue.first_response_at.is_null(True)
+            & Issue.ticket_id.is_null(False) & (Issue.opened_at <= opened_before)
+            & (Issue.opened_at >= opened_since) & Issue.id.not_in(done))
+        return list(query.order_by(Issue.opened_at, Issue.id))
+
+    def oldest_awaiting_first_response(self) -> datetime | None:
+        """When the longest-waiting open, unanswered issue was asked (naive UTC), or None."""
+        return Issue.select(pw.fn.MIN(Issue.opened_at)).where(
+            Issue.status.not_in(DONE_STATUSES) & Issue.first_response_at.is_null(True)).scalar()
+
+    def count_awaiting_first_response(self) -> int:
+        return Issue.select().where(Issue.status.not_in(DONE_STATUSES)
+                                    & Issue.first_response_at.is_null(True)).count()
+
     # ---- issues for the report (naive UTC bounds) ----
     def closed_between(self, start: datetime, end: datetime) -> list[Issue]:
         return list(Issue.select().where((Issue.closed_at >= start) & (Issue.closed_at < end))
@@ -319,6 +353,18 @@ class Store:
     def opened_times(self, start: datetime, end: datetime) -> list[datetime]:
         return [row.opened_at for row in
                 Issue.select(Issue.opened_at).where((Issue.opened_at >= start) & (Issue.opened_at < end))]
+
+    def responded_between(self, start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
+        """(opened_at, first_response_at) of issues first answered within the bounds."""
+        query = Issue.select(Issue.opened_at, Issue.first_response_at).where(
+            (Issue.first_response_at >= start) & (Issue.first_response_at < end))
+        return [(row.opened_at, row.first_response_at) for row in query]
+
+    def resolved_between(self, start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
+        """(opened_at, closed_at) of issues closed within the bounds."""
+        query = Issue.select(Issue.opened_at, Issue.closed_at).where(
+            (Issue.closed_at >= start) & (Issue.closed_at < end))
+        return [(row.opened_at, row.closed_at) for row in query]
 
     def oldest_open_at(self) -> datetime | None:
         return Issue.select(pw.fn.MIN(Issue.opened_at)).where(Issue.status.not_in(DONE_STATUSES)).scalar()
@@ -460,6 +506,11 @@ class Store:
     def report_run(self, day: str) -> ReportRun | None:
         return ReportRun.get_or_none(ReportRun.day == day)
 
+    def last_report_posted_at(self) -> datetime | None:
+        """When the latest daily report was posted (aware UTC), or None."""
+        latest = ReportRun.select(ReportRun.posted_at).order_by(ReportRun.posted_at.desc()).first()
+        return latest.posted_at.replace(tzinfo=timezone.utc) if latest is not None else None
+
     def record_report(self, day: str, slack_ts: str, late: bool) -> None:
         ReportRun.create(day=day, posted_at=utcnow(), late=late, slack_ts=slack_ts)
 
@@ -556,6 +607,9 @@ class Store:
         elif parked is False:
             query = query.where(FailingItem.parked_at.is_null(True))
         return list(query)
+
+    def count_parked(self) -> int:
+        return FailingItem.select().where(FailingItem.parked_at.is_null(False)).count()
 
     def unpark_all(self) -> int:
         """Give every parked item a fresh start (`check-missing --fix`); returns how many."""

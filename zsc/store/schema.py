@@ -128,13 +128,20 @@ def _v6_pending_oncall(db: pw.Database) -> None:
     db.create_tables(V6_MODELS, safe=True)
 
 
+def _v7_first_response(db: pw.Database) -> None:
+    """v7: when each issue got its first answer, for response times and the nudge."""
+    columns = {c.name for c in db.get_columns(Issue._meta.table_name)}
+    if "first_response_at" not in columns:
+        migrate(migrator(db).add_column(Issue._meta.table_name, "first_response_at", Issue.first_response_at))
+
+
 def migrator(db: pw.Database):
     return PostgresqlMigrator(db) if isinstance(db, pw.PostgresqlDatabase) else SqliteMigrator(db)
 
 
 # Each step moves the schema one version forward; never edit a shipped step, add one.
 MIGRATIONS: list[Callable[[pw.Database], None]] = [_v2_operations, _v3_ticket_flags, _v4_failing_items, _v5_reply_counts,
-                                                 _v6_pending_oncall]
+                                                 _v6_pending_oncall, _v7_first_response]
 SCHEMA_VERSION = 1 + len(MIGRATIONS)
 
 

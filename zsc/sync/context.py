@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -9,6 +10,9 @@ from loguru import logger
 
 from zsc.adapters import SlackApi, ZendeskApi
 from zsc.store import Store
+
+SLACK_TO_ZENDESK = "slack_to_zendesk"
+ZENDESK_TO_SLACK = "zendesk_to_slack"
 
 if TYPE_CHECKING:
     from zsc.config import Config
@@ -25,6 +29,20 @@ class CycleResult:
     auth_refused: bool = False  # a credential was refused: retrying soon cannot help
     incomplete: bool = False  # the poll itself did not finish (as opposed to single items failing)
     rate_limited: bool = False  # ...because an API asked to wait: the next poll goes on (zsc is alive)
+    # Counts for the daemon's metrics (zsc.metrics), by direction: slack_to_zendesk, zendesk_to_slack.
+    mirrored: Counter[str] = field(default_factory=Counter)  # messages, replies and comments mirrored
+    item_failures: Counter[str] = field(default_factory=Counter)  # items whose handling failed
+    oldest_unmirrored: float | None = None  # Unix time of the oldest item seen whose handling failed
+    nudges: int = 0  # nudges posted in unanswered threads
+
+    def mirrored_one(self, direction: str) -> None:
+        self.mirrored[direction] += 1
+
+    def item_failed(self, direction: str, seen_at: float | None) -> None:
+        """An item seen but not mirrored this time; `seen_at` is its own time (Unix)."""
+        self.item_failures[direction] += 1
+        if seen_at is not None:
+            self.oldest_unmirrored = min(seen_at, self.oldest_unmirrored or seen_at)
 
     def did(self, line: str, detail: str | None = None, **fields: Any) -> None:
         """Record an action. `detail` is customer text (a subject): printed for the
@@ -46,6 +64,11 @@ class CycleResult:
         self.auth_refused |= other.auth_refused
         self.incomplete |= other.incomplete
         self.rate_limited |= other.rate_limited
+        self.mirrored.update(other.mirrored)
+        self.item_failures.update(other.item_failures)
+        if other.oldest_unmirrored is not None:
+            self.oldest_unmirrored = min(other.oldest_unmirrored, self.oldest_unmirrored or other.oldest_unmirrored)
+        self.nudges += other.nudges
 
     @property
     def ok(self) -> bool:

@@ -14,7 +14,8 @@ from loguru import logger
 
 from zsc.adapters.records import ts_for
 from zsc.errors import NotFound
-from zsc.report import Links, compute_report, due_time, late_note, local_today, render_report
+from zsc.report import (Links, Report, Stopwatch, compute_report, due_time, late_note, local_today, render_report,
+                        report_json)
 from zsc.sync import keys
 from zsc.sync.context import SyncContext
 from zsc.sync.effects import once, ts_with_ref
@@ -33,9 +34,25 @@ def report_channel(config) -> str:
     return config.report.channel or config.slack.channel
 
 
+def stopwatch(config) -> Stopwatch:
+    """Durations in office time when [hours] is set, else wall-clock time."""
+    from zsc.sync.hours import counts_office_hours, elapsed_seconds
+
+    hours = config.hours
+    return Stopwatch(lambda start, end: elapsed_seconds(start, end, hours), counts_office_hours(hours))
+
+
+def compute(ctx: SyncContext, day: date, at: datetime | None = None) -> Report:
+    return compute_report(ctx.store, day, ctx.config, at, stopwatch(ctx.config))
+
+
 def report_text(ctx: SyncContext, day: date, at: datetime | None = None, late: bool = False) -> str:
-    report = compute_report(ctx.store, day, ctx.config, at)
-    return render_report(report, Links.of(ctx), late_note(ctx.config.report) if late else "")
+    return render_report(compute(ctx, day, at), Links.of(ctx), late_note(ctx.config.report) if late else "")
+
+
+def report_data(ctx: SyncContext, day: date, at: datetime | None = None) -> dict:
+    """`zsc report --json`: the same figures for machines."""
+    return report_json(compute(ctx, day, at), Links.of(ctx))
 
 
 def post_report(ctx: SyncContext, day: date, late: bool = False, at: datetime | None = None) -> Posted:

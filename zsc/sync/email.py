@@ -37,7 +37,7 @@ from zsc import format as fmt
 from zsc.adapters.records import Ticket, permalink, ts_for, zendesk_time
 from zsc.store import EMAIL_DENIED, EMAIL_THREAD, TO_SLACK, Issue, utcnow
 from zsc.sync import keys, notices, people
-from zsc.sync.context import SyncContext
+from zsc.sync.context import ZENDESK_TO_SLACK, SyncContext
 from zsc.sync.effects import comment_once, once, ts_with_ref
 
 BODY_LIMIT = 1000  # characters of the email shown in Slack; the rest stays in the ticket
@@ -139,6 +139,7 @@ def open_email_issue(ctx: SyncContext, ticket: Ticket, name: str, address: str |
                  f"Slack thread: {permalink(ctx.workspace_uri, channel, top_ts)}",
                  public=False, author_id=None, ref=keys.permalink_ref(ticket.id))
     notices.after_new_issue(ctx, issue)
+    ctx.result.mirrored_one(ZENDESK_TO_SLACK)
     ctx.result.did(f"Zendesk #{ticket.id} (email from {address or name}) -> Slack {channel}/{top_ts}",
                    channel=channel, thread_ts=top_ts, ticket_id=ticket.id)
     return issue

@@ -16,15 +16,15 @@ from datetime import date, datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Literal
 
 from zsc import runtime
-from zsc.adapters.records import Ticket, ts_after, ts_for
+from zsc.adapters.records import Ticket, ts_after, ts_for, zendesk_time
 from zsc.errors import ApiError, AuthError, NotFound, RateLimited, Rejected
 from zsc.runtime import Stopping
 from zsc.store import Issue, Store, utcnow
 from zsc.store import open_store as store_at
-from zsc.sync import email, keys, notices, parking
+from zsc.sync import email, keys, notices, nudge, parking
 from zsc.sync import slack_to_zendesk as s2z
 from zsc.sync import zendesk_to_slack as z2s
-from zsc.sync.context import CycleResult, SyncContext
+from zsc.sync.context import SLACK_TO_ZENDESK, ZENDESK_TO_SLACK, CycleResult, SyncContext
 
 if TYPE_CHECKING:
     from zsc.config import Config
@@ -117,6 +117,11 @@ class Engine:
         from zsc.sync.daily_report import report_text
 
         return report_text(self.ctx, day, at)
+
+    def report_data(self, day: date, at: datetime | None = None) -> dict:
+        from zsc.sync.daily_report import report_data
+
+        return report_data(self.ctx, day, at)
 
     def report_channel(self) -> str:
         from zsc.sync.daily_report import report_channel
@@ -240,7 +245,8 @@ def poll_slack(ctx: SyncContext) -> None:
             runtime.check()
             ts = message.ts
             if not parking.attempt(ctx, keys.slack_item(channel, ts), f"Slack {channel}/{ts}",
-                                   lambda: handle_parent(ctx, message, is_new=ts_after(ts, top)), channel=channel, ts=ts):
+                                   lambda: handle_parent(ctx, message, is_new=ts_after(ts, top)), channel=channel, ts=ts,
+                                   direction=SLACK_TO_ZENDESK, seen_at=float(ts)):
                 read["failed"] = True
             if read["newest"] is None or ts_after(ts, read["newest"]):
                 read["newest"] = ts
@@ -253,6 +259,7 @@ def poll_slack(ctx: SyncContext) -> None:
             ctx.store.set_checkpoint(keys.slack_top(channel), read["newest"])
         ctx.store.delete_checkpoint(keys.slack_history_read(channel))
     sweep_old_threads(ctx)
+    nudge.nudge_unanswered(ctx)
 
 
 def _resumed_read(ctx: SyncContext, channel: str) -> dict[str, Any] | None:
@@ -290,7 +297,8 @@ def sweep_old_threads(ctx: SyncContext) -> None:
     for issue in dict.fromkeys(turn):
         runtime.check()
         parking.attempt(ctx, keys.slack_item(issue.channel, issue.thread_ts), f"Slack {issue.channel}/{issue.thread_ts}",
-                        lambda: s2z.mirror_replies(ctx, issue, None), channel=issue.channel, ts=issue.thread_ts)
+                        lambda: s2z.mirror_replies(ctx, issue, None), channel=issue.channel, ts=issue.thread_ts,
+                        direction=SLACK_TO_ZENDESK, seen_at=float(issue.slack_reply_cursor or issue.thread_ts))
         ctx.store.set_checkpoint(keys.OLD_SWEEP, issue.thread_ts)
 
 
@@ -391,8 +399,10 @@ def handle_ticket(ctx: SyncContext, ticket: Ticket) -> bool:
         elif z2s.needs_sync(issue, ticket):
             z2s.sync_ticket(ctx, issue, ticket)
 
+    seen = zendesk_time(ticket.updated_at)
     return parking.attempt(ctx, keys.ticket_item(ticket.id), f"Zendesk ticket #{ticket.id}", handle,
-                           ticket_id=ticket.id)
+                           ticket_id=ticket.id, direction=ZENDESK_TO_SLACK,
+                           seen_at=seen.replace(tzinfo=timezone.utc).timestamp() if seen else None)
 
 
 POLLS: dict[Source, Callable[[SyncContext], None]] = {"slack": poll_slack, "zendesk": poll_zendesk}

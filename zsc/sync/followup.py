@@ -11,7 +11,7 @@ from zsc.adapters.records import Message
 from zsc.errors import Rejected
 from zsc.store import TO_ZENDESK, Issue
 from zsc.sync import keys
-from zsc.sync.context import SyncContext
+from zsc.sync.context import SLACK_TO_ZENDESK, SyncContext
 from zsc.sync.effects import create_ticket_once, post_once
 
 
@@ -46,5 +46,6 @@ def follow_up_closed(ctx: SyncContext, issue: Issue, reply: Message, body: str, 
     new_ticket, _ = create_ticket_once(ctx, key, "followup", issue, ext, do, record)
     post_once(ctx, issue, f"followup:{new_ticket}", "followup",
               f"Ticket #{old_ticket} {gone}, so your message opened a follow-up: {ctx.ticket_link(new_ticket)}.")
+    ctx.result.mirrored_one(SLACK_TO_ZENDESK)  # the reply, as the follow-up's first message
     ctx.result.did(f"Slack {issue.channel}/{reply.ts} -> follow-up ticket #{new_ticket} (#{old_ticket} {gone})",
                    channel=issue.channel, thread_ts=issue.thread_ts, ticket_id=new_ticket)

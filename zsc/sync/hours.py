@@ -14,7 +14,7 @@ Off (never out of hours) while start, end or message is empty.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 
 def is_out_of_hours(moment_utc: datetime, hours) -> bool:
@@ -23,6 +23,55 @@ def is_out_of_hours(moment_utc: datetime, hours) -> bool:
     if hours.start is None or hours.end is None or not hours.message:
         return False
     return not _in_hours(_local(moment_utc, hours.timezone), hours)
+
+
+def in_office_hours(moment_utc: datetime, hours) -> bool:
+    """True inside office hours, and always while start and end are not set."""
+    if not counts_office_hours(hours):
+        return True
+    return _in_hours(_local(moment_utc, hours.timezone), hours)
+
+
+def counts_office_hours(hours) -> bool:
+    """Durations (response times, the nudge's wait) count office time while start and
+    end are set; the message is not needed for that."""
+    return hours.start is not None and hours.end is not None
+
+
+def elapsed_seconds(start_utc: datetime, end_utc: datetime, hours) -> float:
+    """Seconds from `start_utc` to `end_utc` (naive UTC or aware): office seconds when
+    office hours are set, wall-clock seconds otherwise. Never negative."""
+    if counts_office_hours(hours):
+        return office_seconds(start_utc, end_utc, hours)
+    return max(0.0, (_utc(end_utc) - _utc(start_utc)).total_seconds())
+
+
+def office_seconds(start_utc: datetime, end_utc: datetime, hours) -> float:
+    """The office-hours seconds between two moments. Each shift is built from wall-clock
+    times in the configured timezone and only then turned into UTC, so a shift on a
+    daylight-saving day is as long as the clocks say (e.g. 01:00-05:00 is 3 hours on
+    a spring-forward night), and weekends and days not listed count nothing."""
+    start, end = _utc(start_utc), _utc(end_utc)
+    if end <= start:
+        return 0.0
+    tz = hours.timezone
+    overnight = hours.end <= hours.start
+    total = 0.0
+    day = start.astimezone(tz).date() - timedelta(days=1)  # yesterday's overnight shift may still run
+    last = end.astimezone(tz).date()
+    while day <= last:
+        if day.weekday() in hours.days:
+            shift_start = datetime.combine(day, hours.start, tzinfo=tz).astimezone(timezone.utc)
+            shift_end = datetime.combine(day + timedelta(days=1 if overnight else 0), hours.end,
+                                         tzinfo=tz).astimezone(timezone.utc)
+            overlap = (min(end, shift_end) - max(start, shift_start)).total_seconds()
+            total += max(0.0, overlap)
+        day += timedelta(days=1)
+    return total
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
 
 
 def _local(moment: datetime, tz) -> datetime:

@@ -46,6 +46,14 @@ def status_ref(ticket_id: int, nth: int) -> str:
     return f"status:{ticket_id}:{nth}" if nth else f"status:{ticket_id}:"
 
 
+NUDGE_PREFIX = "nudge:"
+
+
+def nudge_ref(ticket_id: int) -> str:
+    """The thread reply nudging an issue nobody has answered (once per ticket)."""
+    return f"{NUDGE_PREFIX}{ticket_id}"
+
+
 def post_key(ref: str) -> str:
     """The intent of posting the Slack message tagged `ref`."""
     return f"post:{ref}"

@@ -18,6 +18,7 @@ from loguru import logger
 
 from zsc import format as fmt
 from zsc.adapters import OnCallApi
+from zsc.adapters.records import OnCallPerson
 from zsc.errors import ApiError
 
 LEVEL_NAMES = {1: "Primary", 2: "Secondary"}  # deeper levels are escalation, not "on call"
@@ -45,6 +46,8 @@ class OnCall:
         self._text: str | None = None
         self._failed = False  # the cached answer is a failure
         self._valid_until = float("-inf")  # time.time() until which _text is the answer
+        self._people: list[OnCallPerson] = []
+        self._people_valid_until = float("-inf")
 
     @classmethod
     def from_config(cls, pd) -> "OnCall":
@@ -75,6 +78,24 @@ class OnCall:
             text, ttl = None, min(self.cache_seconds, FAILURE_BACKOFF)
         self._text, self._failed, self._valid_until = text, failed, now + max(ttl, 0)
         return text, not failed
+
+    def primary(self, now: float | None = None) -> list[OnCallPerson]:
+        """The people on call at level 1 (with their emails), [] when nobody is or
+        PagerDuty failed (logged once, as for message()); cached like message()."""
+        now = time.time() if now is None else now
+        if now < self._people_valid_until:
+            return self._people
+        try:
+            people, ttl = self.adapter.oncall_people(self.policy_id), self.cache_seconds
+        except ApiError as exc:
+            self._log_failure(str(exc))
+            people, ttl = [], min(self.cache_seconds, FAILURE_BACKOFF)
+        except Exception as exc:  # noqa: BLE001 - a surprise here must not stop the poll
+            self._log_failure(f"unexpected {type(exc).__name__}")
+            people, ttl = [], min(self.cache_seconds, FAILURE_BACKOFF)
+        self._people = [person for person in people if person.level == 1]
+        self._people_valid_until = now + ttl
+        return self._people
 
     def _log_failure(self, reason: str) -> None:
         logger.bind(policy_id=self.policy_id).warning(

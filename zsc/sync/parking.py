@@ -20,9 +20,11 @@ from zsc.sync.context import SyncContext
 
 
 def attempt(ctx: SyncContext, key: str, label: str, handle: Callable[[], Any], *, nested: bool = False,
-            channel: str | None = None, ts: str | None = None, ticket_id: int | None = None) -> bool:
+            channel: str | None = None, ts: str | None = None, ticket_id: int | None = None,
+            direction: str | None = None, seen_at: float | None = None) -> bool:
     """Handle one item. True: it went through, or it is parked (move past it). False:
-    it failed this time and will be retried; the failure is in ctx.result.
+    it failed this time and will be retried; the failure is in ctx.result (and, with
+    `direction` and `seen_at` -- the item's own Unix time -- in the metrics' counts).
 
     `nested`: an item inside another (a reply in a thread): a failure that does not
     park it is raised again, so the enclosing item stops where it is."""
@@ -34,6 +36,8 @@ def attempt(ctx: SyncContext, key: str, label: str, handle: Callable[[], Any], *
         raise
     except ApiError as exc:
         row = ctx.store.note_failure(key, label, str(exc)[:500], channel=channel, ts=ts, ticket_id=ticket_id)
+        if direction:
+            ctx.result.item_failed(direction, seen_at)
         if should_park(ctx, row):
             ctx.store.park(key)
             ctx.result.parked.append(label)

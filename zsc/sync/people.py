@@ -9,7 +9,7 @@ from typing import Any, Callable
 
 from loguru import logger
 
-from zsc.errors import ApiError, AuthError, RateLimited
+from zsc.errors import ApiError, AuthError, NotFound, RateLimited
 from zsc.store import utcnow
 from zsc.sync.context import SyncContext
 
@@ -123,3 +123,19 @@ def _zendesk_name(ctx: SyncContext, user_id: int) -> str:
         return cached.name if cached else f"user {user_id}"
     ctx.store.save_zendesk_user(user_id, user.name or f"user {user_id}", user.email)
     return user.name or f"user {user_id}"
+
+
+def zendesk_is_agent(ctx: SyncContext, user_id: int | None) -> bool:
+    """True for agents and admins; a user Zendesk does not give a role for counts as one
+    (asked once per cycle; the first-answer check needs it once per issue)."""
+    if not user_id:
+        return False
+    return _memo(ctx, ("zendesk_agent", user_id), lambda: _zendesk_is_agent(ctx, user_id))
+
+
+def _zendesk_is_agent(ctx: SyncContext, user_id: int) -> bool:
+    try:
+        role = ctx.zendesk.user(user_id).role
+    except NotFound:
+        return False
+    return role in (None, "agent", "admin")

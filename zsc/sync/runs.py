@@ -66,6 +66,15 @@ def import_zenslackchat(config: "Config", url: str, dry_run: bool = False,
             engine.close()
 
 
+def report_data(config: "Config", day: date, at: datetime) -> dict:
+    """`zsc report --json`: the report's figures; never posts, writes nothing."""
+    engine = build_engine(config, dry_run=True, create_store=False)
+    try:
+        return engine.report_data(day, at)
+    finally:
+        engine.close()
+
+
 def report(config: "Config", day: date, at: datetime, dry_run: bool = False) -> tuple[str | None, "object | None"]:
     """`zsc report`: (the text, None) under a dry run, else (None, Posted)."""
     engine = build_engine(config, dry_run=dry_run or None)  # [sync] dry_run = true counts too

@@ -14,7 +14,7 @@ from zsc.adapters.records import Message, permalink, ts_after, ts_time
 from zsc.errors import NotFound, Rejected
 from zsc.store import TO_ZENDESK, Issue, utcnow
 from zsc.sync import commands, group_boundary, keys, notices, parking, people
-from zsc.sync.context import SyncContext
+from zsc.sync.context import SLACK_TO_ZENDESK, SyncContext
 from zsc.sync.effects import comment_once, create_ticket_once, post_once
 from zsc.sync.followup import follow_up_closed, is_closed_rejection
 
@@ -113,6 +113,7 @@ def create_ticket(ctx: SyncContext, message: Message) -> Issue:
 
     ticket_id, _ = create_ticket_once(ctx, key, "ticket", None, ext, do, record)
     issue = ctx.store.issue_by_ticket(ticket_id)
+    ctx.result.mirrored_one(SLACK_TO_ZENDESK)  # the ticket counts as its first message
     ctx.result.did(f"Slack {channel}/{ts} -> opened ticket #{ticket_id}", subject,
                    channel=channel, thread_ts=ts, ticket_id=ticket_id)
     return issue
@@ -152,6 +153,14 @@ def handle_reply(ctx: SyncContext, issue: Issue, reply: Message) -> None:
     mirror_reply(ctx, issue, reply)
 
 
+def recorded_reply(ctx: SyncContext, issue: Issue, reply: Message) -> None:
+    """In the transaction recording a reply's comment: the thread cursor moves, and a
+    reply by someone other than the asker is the issue's first answer (if the earliest)."""
+    advance_reply_cursor(ctx, issue, reply.ts)
+    if reply.user is None or reply.user != issue.requester_slack_id:  # an allowed bot's reply counts too
+        ctx.store.note_first_response(issue, ts_time(reply.ts))
+
+
 def mirror_reply(ctx: SyncContext, issue: Issue, reply: Message) -> None:
     author = message_author(ctx, reply)
     zendesk_user = people.zendesk_user_for(ctx, author)
@@ -169,7 +178,7 @@ def mirror_reply(ctx: SyncContext, issue: Issue, reply: Message) -> None:
         # the thread cursor moves in the same transaction that records the comment
         comment_once(ctx, issue, keys.reply_key(issue.channel, reply.ts), "reply", body, public=True,
                      author_id=zendesk_user, slack_ts=reply.ts, status=reopen,
-                     extra=lambda _id: advance_reply_cursor(ctx, issue, reply.ts))
+                     extra=lambda _id: recorded_reply(ctx, issue, reply))
     except (Rejected, NotFound) as exc:
         deleted = isinstance(exc, NotFound)
         if not deleted and not is_closed_rejection(exc):
@@ -178,5 +187,6 @@ def mirror_reply(ctx: SyncContext, issue: Issue, reply: Message) -> None:
         return
     if reopen and issue.status != reopen:
         ctx.store.reopen_issue(issue)
+    ctx.result.mirrored_one(SLACK_TO_ZENDESK)
     ctx.result.did(f"Slack {issue.channel}/{reply.ts} -> comment on ticket #{issue.ticket_id}",
                    channel=issue.channel, thread_ts=issue.thread_ts, ticket_id=issue.ticket_id)

@@ -6,11 +6,11 @@ from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
 from zsc import format as fmt
-from zsc.adapters.records import Comment, Ticket
+from zsc.adapters.records import Comment, Ticket, zendesk_time
 from zsc.errors import NotFound
 from zsc.store import DONE_STATUSES, Issue
 from zsc.sync import group_boundary, keys, parking, people
-from zsc.sync.context import SyncContext
+from zsc.sync.context import ZENDESK_TO_SLACK, SyncContext
 from zsc.sync.effects import post_once, resolve_pending_comments
 
 NOTICES = {
@@ -38,6 +38,7 @@ def sync_ticket(ctx: SyncContext, issue: Issue, ticket: Ticket) -> None:
         ctx.store.mark_ticket_seen(issue, min(ticket.updated_at, settled_before(started)))
         return
     group_boundary.back_in(ctx, ticket)
+    note_first_answer(ctx, issue, ticket, comments)
     mapped = ctx.store.mapped_comment_ids(issue)
     for comment in comments:
         if comment.id in mapped or not comment.public:
@@ -61,8 +62,27 @@ def mirror_comment(ctx: SyncContext, issue: Issue, ticket_id: int, comment: Comm
         last = part == len(chunks) - 1
         post_once(ctx, issue, keys.comment_ref(comment.id, part), "comment", chunk,
                   comment_id=comment.id if last else None)
+    ctx.result.mirrored_one(ZENDESK_TO_SLACK)
     ctx.result.did(f"Zendesk #{ticket_id} comment {comment.id} -> Slack {issue.channel}/{issue.thread_ts}",
                    channel=issue.channel, thread_ts=issue.thread_ts, ticket_id=ticket_id, comment_id=comment.id)
+
+
+def note_first_answer(ctx: SyncContext, issue: Issue, ticket: Ticket, comments: list[Comment]) -> None:
+    """The earliest public comment by an agent other than zsc's own (not the requester,
+    not one zsc wrote for a Slack message) is the issue's first answer. Looked for among
+    all comments, not only new ones, so an answer mirrored just before a crash counts."""
+    if issue.first_response_at is not None:
+        return
+    me = ctx.config.zendesk.agent_user_id
+    answers = [c for c in comments if c.public and c.author_id not in (None, me, ticket.requester_id)
+               and zendesk_time(c.created_at) is not None]
+    if not answers:
+        return
+    written = ctx.store.comment_ids_written(issue)
+    for comment in sorted((c for c in answers if c.id not in written), key=lambda c: zendesk_time(c.created_at)):
+        if people.zendesk_is_agent(ctx, comment.author_id):  # a CC'd customer's email is no answer
+            ctx.store.note_first_response(issue, zendesk_time(comment.created_at))
+            return
 
 
 def settled_before(moment: datetime) -> str:
