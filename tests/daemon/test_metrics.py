@@ -52,7 +52,8 @@ def test_metrics_over_http_and_in_the_textfile_match_what_happened(world, start_
         page = scrape(url)
         # (0 awaiting alone is also the state before the ticket: wait for the poll that mirrored the answer)
         done = page.get(("zsc_items_mirrored_total", ("direction", "zendesk_to_slack")), 0) >= 1
-        return page if done and page[("zsc_issues_awaiting_first_response",)] == 0 else None
+        exported = page[("zsc_open_issues",)] == 1  # the gauges were read after the ticket was made
+        return page if done and exported and page[("zsc_issues_awaiting_first_response",)] == 0 else None
 
     page = wait_until(settled, timeout=15, what="the answer counted")
     assert page[("zsc_items_mirrored_total", ("direction", "slack_to_zendesk"))] == 1  # the ticket, once
@@ -65,7 +66,7 @@ def test_metrics_over_http_and_in_the_textfile_match_what_happened(world, start_
     assert page[("zsc_oldest_unmirrored_age_seconds", ("source", "slack"))] == 0
     for source in ("slack", "zendesk"):
         polls = page[("zsc_polls_total", ("source", source))]
-        assert polls >= 2
+        assert polls >= 1
         assert page[("zsc_poll_duration_seconds_count", ("source", source))] == polls
         assert page[("zsc_last_successful_poll_timestamp_seconds", ("source", source))] > 1.7e9
     # Every call went through a rate gate; the ticket's creation was one of them.

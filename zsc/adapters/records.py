@@ -135,6 +135,7 @@ class Ticket:
     requester_id: int | None = None
     created_at: str = ""
     description: str = ""
+    comment_count: int | None = None  # when asked for (include=comment_count)
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> "Ticket":
@@ -143,7 +144,7 @@ class Ticket:
             subject=str(data.get("subject") or data.get("raw_subject") or ""), group_id=_int(data.get("group_id")),
             external_id=_str(data.get("external_id")), via_channel=_via(data),
             requester_id=_int(data.get("requester_id")), created_at=str(data.get("created_at") or ""),
-            description=str(data.get("description") or ""),
+            description=str(data.get("description") or ""), comment_count=_int(data.get("comment_count")),
         )
 
 

@@ -109,7 +109,8 @@ class ZendeskAdapter:
         self.export_gate = RateGate(API + " export", max_wait=max_wait)
 
     def export_wait(self) -> float:
-        """Seconds until the export may be called again without a 429."""
+        """Seconds until the export may be called again, after a 429 that asked to wait
+        (the engine also keeps to the export's budget itself: zsc.sync.engine)."""
         return self.export_gate.remaining()
 
     def me(self) -> ZendeskUser | None:
@@ -134,7 +135,8 @@ class ZendeskAdapter:
         found: list[Ticket] = []
         for start in range(0, len(ids), SHOW_MANY_MAX):
             chunk = ",".join(str(i) for i in ids[start:start + SHOW_MANY_MAX])
-            data = self._get_json("/api/v2/tickets/show_many.json", {"ids": chunk}, what="tickets/show_many")
+            data = self._get_json("/api/v2/tickets/show_many.json", {"ids": chunk, "include": "comment_count"},
+                                  what="tickets/show_many")
             found.extend(_many(data, "tickets", Ticket.from_json, "tickets/show_many"))
         return found
 

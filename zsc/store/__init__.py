@@ -243,11 +243,13 @@ class Store:
         """Issues open or closed since `closed_since` whose thread started before `floor`, oldest first."""
         return list(self._watched(channel, closed_since).where(Issue.thread_ts < floor).order_by(Issue.thread_ts))
 
-    def active_since(self, since: datetime, limit: int) -> list[Issue]:
-        """Mapped issues with activity since `since`, most recent first."""
-        query = (Issue.select().where((Issue.last_activity_at >= since) & Issue.ticket_id.is_null(False))
-                 .order_by(Issue.last_activity_at.desc()).limit(limit))
-        return list(query)
+    def to_watch(self, active_since: datetime) -> list[Issue]:
+        """Mapped issues whose tickets are read every Zendesk poll: every open one,
+        whatever its age, and any with activity since `active_since` (a ticket just
+        solved may be reopened at once)."""
+        query = Issue.select().where(Issue.ticket_id.is_null(False)
+                                     & (Issue.status.not_in(DONE_STATUSES) | (Issue.last_activity_at >= active_since)))
+        return list(query.order_by(Issue.last_activity_at.desc()))
 
     def issues_touching(self, channel: str, since: datetime) -> list[Issue]:
         """Issues that can have had activity since `since`: opened, closed or active
@@ -288,6 +290,16 @@ class Store:
         issue.zendesk_updated_at = None
         issue.last_activity_at = utcnow()
         issue.save()
+
+    def set_comment_count(self, issue: Issue, count: int | None) -> None:
+        if issue.zendesk_comment_count != count:
+            self._exec("UPDATE issue SET zendesk_comment_count = ? WHERE id = ?", (count, issue.id))
+            issue.zendesk_comment_count = count
+
+    def count_own_comment(self, issue: Issue) -> None:
+        """zsc added a comment to the ticket: Zendesk's count goes up by one, and so does ours."""
+        if issue.zendesk_comment_count is not None:
+            self.set_comment_count(issue, issue.zendesk_comment_count + 1)
 
     def set_reply_count(self, issue: Issue, count: int | None) -> None:
         if issue.slack_reply_count != count:

@@ -57,6 +57,9 @@ class Issue(BaseModel):
     # Slack's reply_count of the thread as of its last complete read, plus zsc's own posts
     # since: while history shows the same count, the thread has nothing new to read (v5).
     slack_reply_count = pw.IntegerField(null=True)
+    # The same for the ticket: its comment count as of its last complete read, plus zsc's
+    # own comments since; while Zendesk shows that count, no comment is new (v8).
+    zendesk_comment_count = pw.IntegerField(null=True)
     # The first answer by someone other than the asker and zsc: an agent's public
     # comment or another person's thread reply (v7). None: nobody has answered yet.
     first_response_at = pw.DateTimeField(null=True)

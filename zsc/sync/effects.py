@@ -114,6 +114,7 @@ def comment_once(ctx: SyncContext, issue: Issue, key: str, kind: str, body: str,
 
     def record(comment_id: int | None) -> None:
         ctx.store.record_item(issue, TO_ZENDESK, kind, slack_ts=slack_ts, comment_id=comment_id, ref=ref)
+        ctx.store.count_own_comment(issue)  # so the ticket is not read again for our own comment
         if extra:
             extra(comment_id)
 

@@ -83,12 +83,13 @@ def slack_top(channel: str) -> str:
 
 def slack_history_read(channel: str) -> str:
     """A history read stopped between pages (by a rate limit): where the next poll goes on."""
-    return f"slack:{channel}:history_read"
+    return f"resume:slack:{channel}:history"  # bookkeeping, not a cursor: `zsc status` does not list it
 
 
 OLD_SWEEP = "slack:old_thread_sweep"  # the last old thread asked for replies
 EXPORT_CURSOR = "zendesk:export_cursor"  # the incremental export's after_cursor
-EXPORT_START = "zendesk:export_start"  # where the export (re)starts, epoch seconds; also "mail since"
+EXPORT_START = "zendesk:export_start"
+EXPORT_CALLS = "budget:zendesk_export_calls"  # when the export was called in the last minute (not a cursor)  # where the export (re)starts, epoch seconds; also "mail since"
 CURSOR_PREFIXES = ("slack:", "zendesk:")
 
 

@@ -23,11 +23,14 @@ NOTICES = {
 def sync_ticket(ctx: SyncContext, issue: Issue, ticket: Ticket) -> None:
     """Mirror what is new on one mapped ticket, then remember how far we got."""
     started = datetime.now(timezone.utc)
+    read = False
     if ticket.status == "deleted":
         comments = []  # nothing left to read: only the notice
+    elif only_own_comments(ctx, issue, ticket):
+        comments = []  # what changed is zsc's own comments (or the status): nothing to read back
     else:
         try:
-            comments = ctx.zendesk.comments(ticket.id)
+            comments, read = ctx.zendesk.comments(ticket.id), True
         except NotFound:  # deleted since it was listed: the export will say so, say it now
             ticket = replace(ticket, status="deleted")
             comments = []
@@ -48,6 +51,16 @@ def sync_ticket(ctx: SyncContext, issue: Issue, ticket: Ticket) -> None:
                         lambda: mirror_comment(ctx, issue, ticket.id, comment), nested=True, ticket_id=ticket.id)
     if follow_status(ctx, issue, ticket):
         ctx.store.mark_ticket_seen(issue, min(ticket.updated_at, settled_before(started)))
+        if read:
+            ctx.store.set_comment_count(issue, len(comments))
+
+
+def only_own_comments(ctx: SyncContext, issue: Issue, ticket: Ticket) -> bool:
+    """Zendesk counts as many comments as zsc knows of (those it read, and its own
+    written since): none is new, so the comments need not be read again."""
+    # (not while any write's outcome is unknown: finding it may need the comments)
+    return (ticket.comment_count is not None and issue.zendesk_comment_count == ticket.comment_count
+            and not ctx.store.has_pending())
 
 
 def mirror_comment(ctx: SyncContext, issue: Issue, ticket_id: int, comment: Comment) -> None:
