@@ -11,6 +11,10 @@ import peewee as pw
 
 db_proxy = pw.DatabaseProxy()
 
+# Directions of a mirrored item.
+TO_ZENDESK = "to_zendesk"
+TO_SLACK = "to_slack"
+
 OPEN_STATUSES = ("new", "open", "pending", "hold")
 DONE_STATUSES = ("solved", "closed", "deleted")
 

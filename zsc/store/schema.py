@@ -116,11 +116,16 @@ def _v4_failing_items(db: pw.Database) -> None:
     db.create_tables(V4_MODELS, safe=True)
 
 
+def _add_issue_column(db: pw.Database, field: pw.Field) -> None:
+    """Add one column of the issue table, unless an interrupted upgrade already did."""
+    columns = {c.name for c in db.get_columns(Issue._meta.table_name)}
+    if field.column_name not in columns:
+        migrate(migrator(db).add_column(Issue._meta.table_name, field.column_name, field))
+
+
 def _v5_reply_counts(db: pw.Database) -> None:
     """v5: each thread's known reply count, so zsc does not read back its own posts."""
-    columns = {c.name for c in db.get_columns(Issue._meta.table_name)}
-    if "slack_reply_count" not in columns:
-        migrate(migrator(db).add_column(Issue._meta.table_name, "slack_reply_count", Issue.slack_reply_count))
+    _add_issue_column(db, Issue.slack_reply_count)
 
 
 def _v6_pending_oncall(db: pw.Database) -> None:
@@ -130,16 +135,12 @@ def _v6_pending_oncall(db: pw.Database) -> None:
 
 def _v7_first_response(db: pw.Database) -> None:
     """v7: when each issue got its first answer, for response times and the nudge."""
-    columns = {c.name for c in db.get_columns(Issue._meta.table_name)}
-    if "first_response_at" not in columns:
-        migrate(migrator(db).add_column(Issue._meta.table_name, "first_response_at", Issue.first_response_at))
+    _add_issue_column(db, Issue.first_response_at)
 
 
 def _v8_comment_counts(db: pw.Database) -> None:
     """v8: each ticket's known comment count, so zsc does not read back its own comments."""
-    columns = {c.name for c in db.get_columns(Issue._meta.table_name)}
-    if "zendesk_comment_count" not in columns:
-        migrate(migrator(db).add_column(Issue._meta.table_name, "zendesk_comment_count", Issue.zendesk_comment_count))
+    _add_issue_column(db, Issue.zendesk_comment_count)
 
 
 def migrator(db: pw.Database):

@@ -1,0 +1,184 @@
+"""Store methods about issues: finding, opening, closing and watching them, and the
+report's questions. (A part of zsc.store.Store; only zsc.store imports it.)"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import peewee as pw
+
+from zsc.store.models import (DONE_STATUSES, TO_ZENDESK, Issue, MirroredItem,
+                              utcnow)
+
+
+class IssueQueries:
+    _exec: Any
+
+    # ---- issues ----
+    def issue_by_thread(self, channel: str, thread_ts: str) -> Issue | None:
+        return Issue.get_or_none((Issue.channel == channel) & (Issue.thread_ts == thread_ts))
+
+    def issue_by_ticket(self, ticket_id: int) -> Issue | None:
+        return Issue.get_or_none(Issue.ticket_id == ticket_id)
+
+    def create_issue(self, **fields: Any) -> Issue:
+        return Issue.create(**fields)
+
+    def open_issues(self) -> list[Issue]:
+        return list(Issue.select().where(Issue.status.not_in(DONE_STATUSES)).order_by(Issue.thread_ts))
+
+    def count_open_issues(self) -> int:
+        return Issue.select().where(Issue.status.not_in(DONE_STATUSES)).count()
+
+    def _watched(self, channel: str, closed_since: datetime):
+        return Issue.select().where((Issue.channel == channel)
+                                    & (Issue.closed_at.is_null() | (Issue.closed_at >= closed_since)))
+
+    def oldest_watched_thread(self, channel: str, closed_since: datetime, floor: str) -> str | None:
+        """The oldest thread ts >= `floor` among issues open or closed since `closed_since`."""
+        return (self._watched(channel, closed_since).select(pw.fn.MIN(Issue.thread_ts))
+                .where(Issue.thread_ts >= floor).scalar())
+
+    def watched_before(self, channel: str, closed_since: datetime, floor: str) -> list[Issue]:
+        """Issues open or closed since `closed_since` whose thread started before `floor`, oldest first."""
+        return list(self._watched(channel, closed_since).where(Issue.thread_ts < floor).order_by(Issue.thread_ts))
+
+    def to_watch(self, active_since: datetime) -> list[Issue]:
+        """Mapped issues whose tickets are read every Zendesk poll: every open one,
+        whatever its age, and any with activity since `active_since` (a ticket just
+        solved may be reopened at once)."""
+        query = Issue.select().where(Issue.ticket_id.is_null(False)
+                                     & (Issue.status.not_in(DONE_STATUSES) | (Issue.last_activity_at >= active_since)))
+        return list(query.order_by(Issue.last_activity_at.desc()))
+
+    def issues_touching(self, channel: str, since: datetime) -> list[Issue]:
+        """Issues that can have had activity since `since`: opened, closed or active
+        then, or still open; by thread."""
+        query = Issue.select().where(
+            (Issue.channel == channel)
+            & ((Issue.opened_at >= since) | Issue.status.not_in(DONE_STATUSES) | (Issue.closed_at >= since)
+               | (Issue.last_activity_at >= since)))
+        return list(query.order_by(Issue.thread_ts))
+
+    def set_status(self, issue: Issue, status: str) -> None:
+        issue.status = status
+        issue.save()
+
+    def close_issue(self, issue: Issue, status: str, when: datetime | None = None) -> None:
+        """Mark done; the first close time is kept (a second close must not move it)."""
+        issue.status = status
+        if issue.closed_at is None:
+            issue.closed_at = when or utcnow()
+        issue.save()
+
+    def reopen_issue(self, issue: Issue, status: str = "open") -> None:
+        issue.status = status
+        issue.closed_at = None
+        issue.save()
+
+    def mark_ticket_seen(self, issue: Issue, updated_at: str) -> None:
+        """Every comment of the ticket up to its `updated_at` is handled."""
+        issue.zendesk_updated_at = updated_at
+        issue.save()
+
+    def move_to_followup(self, issue: Issue, new_ticket: int) -> None:
+        """The thread now belongs to a follow-up ticket (its old one closed or deleted)."""
+        issue.followup_of = issue.ticket_id
+        issue.ticket_id = new_ticket
+        issue.status = "new"
+        issue.closed_at = None
+        issue.zendesk_updated_at = None
+        issue.last_activity_at = utcnow()
+        issue.save()
+
+    def set_comment_count(self, issue: Issue, count: int | None) -> None:
+        if issue.zendesk_comment_count != count:
+            self._exec("UPDATE issue SET zendesk_comment_count = ? WHERE id = ?", (count, issue.id))
+            issue.zendesk_comment_count = count
+
+    def count_own_comment(self, issue: Issue) -> None:
+        """zsc added a comment to the ticket: Zendesk's count goes up by one, and so does ours."""
+        if issue.zendesk_comment_count is not None:
+            self.set_comment_count(issue, issue.zendesk_comment_count + 1)
+
+    def set_reply_count(self, issue: Issue, count: int | None) -> None:
+        if issue.slack_reply_count != count:
+            self._exec("UPDATE issue SET slack_reply_count = ? WHERE id = ?", (count, issue.id))
+            issue.slack_reply_count = count
+
+    def count_own_reply(self, issue: Issue) -> None:
+        """zsc posted in the thread: Slack's reply_count goes up by one, and so does ours."""
+        if issue.slack_reply_count is not None:
+            self.set_reply_count(issue, issue.slack_reply_count + 1)
+
+    def advance_reply_cursor(self, issue: Issue, ts: str) -> None:
+        """The thread cursor: every reply up to `ts` is handled (one per item, so plain SQL)."""
+        now = utcnow()
+        self._exec("UPDATE issue SET slack_reply_cursor = ?, last_activity_at = ? WHERE id = ?", (ts, now, issue.id))
+        issue.slack_reply_cursor, issue.last_activity_at = ts, now
+
+    def note_first_response(self, issue: Issue, when: datetime) -> None:
+        """Someone answered at `when` (naive UTC): kept only if it is the earliest answer."""
+        self._exec("UPDATE issue SET first_response_at = ? WHERE id = ? AND "
+                   "(first_response_at IS NULL OR first_response_at > ?)", (when, issue.id, when))
+        if issue.first_response_at is None or issue.first_response_at > when:
+            issue.first_response_at = when
+
+    def comment_ids_written(self, issue: Issue) -> set[int]:
+        """Zendesk comments zsc wrote on this issue's tickets (mirrored Slack messages, notes)."""
+        rows = self._exec("SELECT zendesk_comment_id FROM mirrored_item WHERE issue_id = ? AND direction = ? "
+                          "AND zendesk_comment_id IS NOT NULL", (issue.id, TO_ZENDESK))
+        return {comment_id for (comment_id,) in rows}
+
+    def awaiting_first_response(self, opened_before: datetime, opened_since: datetime,
+                                skip_ref_prefix: str) -> list[Issue]:
+        """Open issues with a ticket that nobody has answered, opened between the two
+        moments, without an item whose ref starts with `skip_ref_prefix`; oldest first."""
+        done = (MirroredItem.select(MirroredItem.issue)
+                .where(MirroredItem.ref.startswith(skip_ref_prefix)))
+        query = Issue.select().where(
+            Issue.status.not_in(DONE_STATUSES) & Issue.first_response_at.is_null(True)
+            & Issue.ticket_id.is_null(False) & (Issue.opened_at <= opened_before)
+            & (Issue.opened_at >= opened_since) & Issue.id.not_in(done))
+        return list(query.order_by(Issue.opened_at, Issue.id))
+
+    def oldest_awaiting_first_response(self) -> datetime | None:
+        """When the longest-waiting open, unanswered issue was asked (naive UTC), or None."""
+        return Issue.select(pw.fn.MIN(Issue.opened_at)).where(
+            Issue.status.not_in(DONE_STATUSES) & Issue.first_response_at.is_null(True)).scalar()
+
+    def count_awaiting_first_response(self) -> int:
+        return Issue.select().where(Issue.status.not_in(DONE_STATUSES)
+                                    & Issue.first_response_at.is_null(True)).count()
+
+    # ---- issues for the report (naive UTC bounds) ----
+    def closed_between(self, start: datetime, end: datetime) -> list[Issue]:
+        return list(Issue.select().where((Issue.closed_at >= start) & (Issue.closed_at < end))
+                    .order_by(Issue.closed_at, Issue.id))
+
+    def open_at(self, moment: datetime) -> list[Issue]:
+        """Issues opened by `moment` and not closed by then, oldest first."""
+        still_open = Issue.closed_at.is_null(True) & Issue.status.not_in(DONE_STATUSES)
+        return list(Issue.select().where((Issue.opened_at <= moment) & (still_open | (Issue.closed_at > moment)))
+                    .order_by(Issue.opened_at, Issue.id))
+
+    def opened_times(self, start: datetime, end: datetime) -> list[datetime]:
+        return [row.opened_at for row in
+                Issue.select(Issue.opened_at).where((Issue.opened_at >= start) & (Issue.opened_at < end))]
+
+    def responded_between(self, start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
+        """(opened_at, first_response_at) of issues first answered within the bounds."""
+        query = Issue.select(Issue.opened_at, Issue.first_response_at).where(
+            (Issue.first_response_at >= start) & (Issue.first_response_at < end))
+        return [(row.opened_at, row.first_response_at) for row in query]
+
+    def resolved_between(self, start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
+        """(opened_at, closed_at) of issues closed within the bounds."""
+        query = Issue.select(Issue.opened_at, Issue.closed_at).where(
+            (Issue.closed_at >= start) & (Issue.closed_at < end))
+        return [(row.opened_at, row.closed_at) for row in query]
+
+    def oldest_open_at(self) -> datetime | None:
+        return Issue.select(pw.fn.MIN(Issue.opened_at)).where(Issue.status.not_in(DONE_STATUSES)).scalar()
+
