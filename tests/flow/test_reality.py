@@ -278,3 +278,42 @@ class FakeMinute:
 
 def test_channel_is_in_the_config(world):
     assert CHANNEL in world.config_path.read_text()
+
+
+# The calls `zsc auth check` and `zsc run`'s preflight make, and the look-up after a lost
+# comment write: a garbled or wrong-shaped 200 is one line of failure, never a traceback.
+CHECK_CALLS = [("slack", "auth.test"), ("slack", "conversations.info"), ("zendesk", "users.me"),
+               ("zendesk", "users.show"), ("zendesk", "groups.show"), ("zendesk", "group_memberships")]
+
+
+@pytest.mark.parametrize("fault", ["malformed", "shape"])
+@pytest.mark.parametrize("service,endpoint", CHECK_CALLS)
+def test_auth_check_meets_a_garbled_or_wrong_shaped_answer_with_a_failed_row(world, service, endpoint, fault):
+    getattr(world.sim, service).inject(endpoint, fault, times=10, body=WRONG_SHAPE[service])
+    result = world.zsc("auth", "check")
+    assert "Traceback" not in result.output
+    assert result.exit_code == 1 and "✗" in result.output, result.output
+
+
+@pytest.mark.parametrize("fault", ["malformed", "shape"])
+def test_a_garbled_audit_list_leaves_the_lost_write_to_be_found_later(world, fault):
+    ts, ticket_id = open_thread(world)
+    world.sim.zendesk.inject("tickets.update", "drop", times=1)  # applied, answer lost
+    world.reply(ts, "it is at 100%", user="UBOB")
+    world.sync()
+    world.sim.zendesk.inject("tickets.audits", fault, body=WRONG_SHAPE["zendesk"])
+    result = world.sync()
+    assert "Traceback" not in result.output
+    world.sync_until_clean()
+    assert bodies(world, ticket_id).count("Bob (Slack): it is at 100%") == 1
+    assert_quiet(world)
+
+
+@pytest.mark.parametrize("fault", ["500", "malformed", "shape"])
+def test_a_pagerduty_blip_never_fails_the_ticket(world, fault):
+    world.write_config(extra=f'[pagerduty]\ntoken = "pd-secret-key-5678"\nescalation_policy_id = "PPOLICY"\n'
+                             f'api_url = "{world.sim.pagerduty.url}"\n')
+    world.sim.pagerduty.set_oncall("PPOLICY", 1, [("Priya Primary", "priya@example.com")])
+    world.sim.pagerduty.inject("oncalls", fault, body={"oncalls": "x"})
+    ts, ticket_id = open_thread(world)
+    assert bodies(world, ticket_id)[0] == "Disk full on build-07"
