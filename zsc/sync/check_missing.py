@@ -262,17 +262,14 @@ def _scan_email(ctx: SyncContext, found: Scan, progress: Progress) -> None:
     """Email tickets of the group created in the window that no issue maps, by the
     email intake's own rules (not closed, sender not denied). Read from the incremental
     export, which lags a minute: newer tickets show next time."""
-    group = ctx.config.zendesk.group_id
     cursor, start = None, int(_epoch(found.since))
     for page in range(1, EXPORT_PAGES_MAX + 1):
         progress("Reading Zendesk export", page - 1, page)
         tickets, cursor, end = ctx.zendesk.export_page(cursor=cursor, start_time=None if cursor else start)
         for ticket in tickets:
             created = zendesk_time(ticket.created_at)
-            if (ticket.via_channel == "email" and ticket.group_id == group and ticket.status not in email.NOT_NEW
-                    and created is not None and created >= found.since and ticket.id not in found.tickets
-                    and ctx.store.issue_by_ticket(ticket.id) is None
-                    and not email.is_denied(ctx, ticket.id)):
+            if (email.is_ours(ctx, ticket, found.since) and ticket.id not in found.tickets
+                    and ctx.store.issue_by_ticket(ticket.id) is None and not email.is_denied(ctx, ticket.id)):
                 found.tickets[ticket.id] = ticket
                 found.gaps.append(Gap("email", f"#{ticket.id}", f"{ticket.status}, created {_iso(created)}",
                                       ticket_id=ticket.id))

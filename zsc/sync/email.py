@@ -94,14 +94,21 @@ def set_up_started(ctx: SyncContext, ticket_id: int) -> bool:
             or ctx.store.flag(ticket_id, EMAIL_THREAD) is not None)
 
 
-def is_new_email(ctx: SyncContext, ticket: Ticket) -> bool:
-    """Came in by email, to our group, since zsc started (or --since): older mail was
-    never ours to post, and the export also shows old tickets when they change."""
+def is_ours(ctx: SyncContext, ticket: Ticket, since: datetime | None) -> bool:
+    """The intake rule, shared with `check-missing`: a ticket that came in by email to
+    our group, is not closed or deleted, and was created at or after `since` (naive UTC)."""
     if ticket.via_channel != "email" or ticket.group_id != ctx.config.zendesk.group_id or ticket.status in NOT_NEW:
         return False
-    start = ctx.store.checkpoint(keys.EXPORT_START)  # always set before the first poll
     created = zendesk_time(ticket.created_at)
-    return start is not None and created is not None and _epoch(created) >= int(start)
+    return since is not None and created is not None and created >= since
+
+
+def is_new_email(ctx: SyncContext, ticket: Ticket) -> bool:
+    """Ours, and since zsc started (or --since): older mail was never ours to post, and
+    the export also shows old tickets when they change."""
+    start = ctx.store.checkpoint(keys.EXPORT_START)  # always set before the first poll
+    since = datetime.fromtimestamp(int(start), timezone.utc).replace(tzinfo=None) if start is not None else None
+    return is_ours(ctx, ticket, since)
 
 
 def requester(ctx: SyncContext, ticket: Ticket) -> tuple[str, str | None]:
