@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-import peewee as pw
+from zsc.store.models import pw  # (imported there first: see its note on psycopg2)
 
 from zsc.errors import UserError
 from zsc.store.models import (DONE_STATUSES, OPEN_STATUSES, TO_SLACK, TO_ZENDESK, CommandRun, FailingItem, Intent,

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-import peewee as pw
+from zsc.store.models import pw  # (imported there first: see its note on psycopg2)
 
 from zsc.store.models import (DONE_STATUSES, TO_ZENDESK, Issue, MirroredItem,
                               utcnow)

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-import peewee as pw
-from playhouse.migrate import PostgresqlMigrator, SqliteMigrator, migrate
+from zsc.store.models import pw  # (imported there first: see its note on psycopg2)
 
 from zsc.errors import ConfigError, UserError
 from zsc.store.models import (V1_MODELS, V2_MODELS, V3_MODELS, V4_MODELS, V6_MODELS, Checkpoint, Issue, Meta,
@@ -29,7 +28,7 @@ def open_database(url: str) -> pw.Database:
         )
     if url.startswith(("postgresql://", "postgres://")):
         try:
-            import psycopg2  # noqa: F401  (only for Postgres: SQLite users never pay for it)
+            _give_peewee_psycopg2()
         except ImportError:
             raise ConfigError(
                 "[database] url: Postgres needs psycopg2; install zsc with the postgres extra: pip install 'zsc[postgres]'"
@@ -77,6 +76,19 @@ def warn_if_readable(path: str) -> None:
         files = [f for f in (path, f"{path}-wal", f"{path}-shm") if os.path.exists(f)]
         logger.warning("the SQLite database {} is open to other users (mode {:04o}) and holds customer messages; "
                        "make it private: chmod 600 {}", path, mode, " ".join(shlex.quote(f) for f in files))
+
+
+def _give_peewee_psycopg2() -> None:
+    """What peewee would have found at import had zsc.store.models not kept it from
+    probing (only a Postgres store pays for psycopg2)."""
+    if getattr(pw, "psycopg2", None) is not None:
+        return
+    import psycopg2
+    from psycopg2 import extensions
+    from psycopg2.extras import Json, register_uuid
+
+    register_uuid()
+    pw.psycopg2, pw.pg_extensions, pw.Json_pg2 = psycopg2, extensions, Json
 
 
 def _create_v1(db: pw.Database) -> None:
@@ -144,7 +156,16 @@ def _v8_comment_counts(db: pw.Database) -> None:
 
 
 def migrator(db: pw.Database):
+    # playhouse's migrator pulls in its connection pool and with it psycopg2: only when upgrading
+    from playhouse.migrate import PostgresqlMigrator, SqliteMigrator
+
     return PostgresqlMigrator(db) if isinstance(db, pw.PostgresqlDatabase) else SqliteMigrator(db)
+
+
+def migrate(*operations) -> None:
+    from playhouse.migrate import migrate as run
+
+    run(*operations)
 
 
 # Each step moves the schema one version forward; never edit a shipped step, add one.

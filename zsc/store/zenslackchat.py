@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, Callable
 from urllib.parse import quote
 
-import peewee as pw
+from zsc.store.models import pw  # (imported there first: see its note on psycopg2)
 
 from zsc.errors import ConfigError, UserError
 
