@@ -1,0 +1,45 @@
+"""Counterexamples the state machine (test_sync_state_machine.py) found, replayed
+step by step so they stay fixed whatever hypothesis explores next."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.fakes import CRASH, LOST_ANSWER
+from tests.property.test_sync_state_machine import SyncMachine
+from zsc.sync import keys
+
+
+@pytest.fixture
+def machine():
+    m = SyncMachine()
+    yield m
+    m.close()
+
+
+def test_email_set_up_finishes_when_the_ticket_closed_meanwhile(machine):
+    """The thread reply of an email set-up had its answer lost; before the next cycle
+    the ticket closed. The set-up used to retry `update_external_id` on the closed
+    ticket forever (422), so the email never got its thread and the export cursor
+    never moved again."""
+    machine.email_arrives()
+    machine.solve(pick=0)
+    machine.faulty_sync(nth=3, mode=LOST_ANSWER, what="cycle", seconds=61)  # top post, external_id, thread reply
+    assert machine.store.pending_count() == 1
+    machine.automation_closes(pick=0)
+    machine.settle_and_check()  # syncs to quiet (bounded); nothing lost, nothing doubled
+    assert machine.confirmed(1) and machine.store.checkpoint(keys.EXPORT_CURSOR) is not None
+
+
+def test_slack_set_up_finishes_when_the_ticket_closed_meanwhile(machine):
+    """zsc died right after creating the ticket; before it came back, the ticket was
+    solved and closed. Resuming the set-up used to add the permalink note to the
+    closed ticket (422) on every cycle, holding the channel's cursor."""
+    machine.top_level(user="UANN")
+    machine.faulty_sync(nth=1, mode=CRASH, what="cycle", seconds=1)  # the ticket is created, not recorded
+    assert len(machine.desk.tickets) == 1 and machine.store.pending_count() == 1
+    machine.solve(pick=0)
+    machine.automation_closes(pick=0)
+    machine.settle_and_check()
+    assert machine.confirmed(1)
+
