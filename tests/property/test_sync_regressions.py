@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.fakes import CRASH, LOST_ANSWER
+from tests.fakes import BEFORE, CRASH, LOST_ANSWER
 from tests.property.test_sync_state_machine import SyncMachine
 from zsc.sync import keys
 
@@ -43,3 +43,22 @@ def test_slack_set_up_finishes_when_the_ticket_closed_meanwhile(machine):
     machine.settle_and_check()
     assert machine.confirmed(1)
 
+
+@pytest.mark.parametrize("posted", [True, False], ids=["answer-lost", "never-posted"])
+def test_a_close_notice_of_unknown_outcome_does_not_outlive_a_reopen(machine, posted):
+    """The "marked solved" notice's answer was lost (or it failed before posting), and
+    the requester reopened the ticket before the next cycle. Its intent used to stay
+    pending for good, and the next solve was answered with that old post, so the
+    thread never heard of the second solve."""
+    machine.top_level(user="UANN")
+    machine.sync(what="cycle", seconds=1)
+    machine.solve(pick=0)
+    machine.faulty_sync(nth=1, mode=LOST_ANSWER if posted else BEFORE, what="zendesk", seconds=1)
+    assert [intent.key for intent in machine.store.pending_intents()] == ["post:status:1:1"]
+    machine.end_user_reopens(pick=0)
+    machine.sync(what="cycle", seconds=61)
+    assert machine.store.pending_count() == 0
+    machine.solve(pick=0)
+    machine.settle_and_check()
+    notices = [m for m in machine.bot_posts() if "marked solved" in m["text"]]
+    assert len(notices) == (2 if posted else 1)
