@@ -62,3 +62,17 @@ def test_a_close_notice_of_unknown_outcome_does_not_outlive_a_reopen(machine, po
     machine.settle_and_check()
     notices = [m for m in machine.bot_posts() if "marked solved" in m["text"]]
     assert len(notices) == (2 if posted else 1)
+
+
+def test_a_close_notice_of_unknown_outcome_does_not_outlive_a_resolve_in_the_thread(machine):
+    """As above, but after the reopen someone typed `resolve` in the thread: the issue
+    was closed by the command (which said so), and the old notice's intent lingered."""
+    machine.top_level(user="UANN")
+    machine.sync(what="cycle", seconds=1)
+    machine.solve(pick=0)
+    machine.faulty_sync(nth=1, mode=BEFORE, what="zendesk", seconds=1)
+    machine.end_user_reopens(pick=0)
+    machine.resolve(pick=0)
+    machine.settle_and_check()
+    assert machine.desk.tickets[1].status == "solved"
+    assert [m["text"][:9] for m in machine.bot_posts() if m["text"].startswith("Resolved:")] == ["Resolved:"]

@@ -71,6 +71,8 @@ def follow_status(ctx: SyncContext, issue: Issue, ticket: Ticket) -> bool:
                       NOTICES[ticket.status].format(link=ctx.ticket_link(ticket.id), id=ticket.id))
             ctx.result.did(f"Zendesk #{ticket.id} {ticket.status} -> Slack {issue.channel}/{issue.thread_ts}",
                            channel=issue.channel, thread_ts=issue.thread_ts, ticket_id=ticket.id)
+        else:
+            settle_stale_notice(ctx, issue)  # closed meanwhile by a thread command, which said so itself
         ctx.store.close_issue(issue, ticket.status)
     else:
         settle_stale_notice(ctx, issue)
@@ -82,9 +84,10 @@ def follow_status(ctx: SyncContext, issue: Issue, ticket: Ticket) -> bool:
 
 
 def settle_stale_notice(ctx: SyncContext, issue: Issue) -> None:
-    """A close notice whose answer was lost, and the ticket reopened before the next
-    cycle: the notice is not posted any more, but its intent must not linger (it
-    would stay pending for good, and answer the next close with this old post).
+    """A close notice of unknown outcome (its answer lost), and before the next cycle
+    the ticket reopened, or a `resolve` in the thread closed the issue: the notice is
+    not posted any more, but its intent must not linger (it would stay pending for
+    good, and answer the next close with this old post).
     If it was posted it is recorded, so the next close gets a notice of its own."""
     ref = status_ref(ctx, issue)
     key = keys.post_key(ref)
