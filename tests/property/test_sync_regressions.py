@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.fakes import BEFORE, CRASH, LOST_ANSWER
+from tests.fakes import BEFORE, CRASH, CRASH_BEFORE, LOST_ANSWER
 from tests.property.test_sync_state_machine import SyncMachine
 from zsc.sync import keys
 
@@ -76,3 +76,21 @@ def test_a_close_notice_of_unknown_outcome_does_not_outlive_a_resolve_in_the_thr
     machine.settle_and_check()
     assert machine.desk.tickets[1].status == "solved"
     assert [m["text"][:9] for m in machine.bot_posts() if m["text"].startswith("Resolved:")] == ["Resolved:"]
+
+
+@pytest.mark.parametrize("mode", [LOST_ANSWER, BEFORE, CRASH_BEFORE])
+def test_a_follow_up_notice_of_unknown_outcome_is_finished(machine, mode):
+    """A reply to a closed ticket opened a follow-up, and the notice saying so had an
+    unknown outcome. The follow-up is recorded with the reply, so the reply was never
+    handled again and the notice's intent stayed pending for good (if it had failed
+    before posting, the thread never heard of the follow-up)."""
+    machine.top_level(user="UANN")
+    machine.sync(what="cycle", seconds=1)
+    machine.solve(pick=0)
+    machine.automation_closes(pick=0)
+    machine.reply(pick=0, user="UANN")
+    # writes: the comment (refused: closed), the follow-up ticket, its notice
+    machine.faulty_sync(nth=3, mode=mode, what="slack", seconds=1)
+    assert [intent.key for intent in machine.store.pending_intents()] == ["post:followup:2"]
+    machine.settle_and_check()
+    assert len([m for m in machine.bot_posts() if m["text"].startswith("Ticket #1 is closed, so your message")]) == 1

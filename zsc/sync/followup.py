@@ -44,7 +44,21 @@ def follow_up_closed(ctx: SyncContext, issue: Issue, reply: Message, body: str, 
         ctx.store.move_to_followup(issue, new_ticket)
 
     new_ticket, _ = create_ticket_once(ctx, key, "followup", issue, ext, do, record)
-    post_once(ctx, issue, f"followup:{new_ticket}", "followup",
+    post_once(ctx, issue, notice_ref(new_ticket), "followup",
               f"Ticket #{old_ticket} {gone}, so your message opened a follow-up: {ctx.ticket_link(new_ticket)}.")
     ctx.result.did(f"Slack {issue.channel}/{reply.ts} -> follow-up ticket #{new_ticket} (#{old_ticket} {gone})",
                    channel=issue.channel, thread_ts=issue.thread_ts, ticket_id=new_ticket)
+
+
+def notice_ref(ticket_id: int) -> str:
+    return f"followup:{ticket_id}"
+
+
+def finish_followup_notice(ctx: SyncContext, issue: Issue) -> None:
+    """The follow-up is recorded with its reply, before its notice is posted: if that
+    post's outcome was unknown (a lost answer, a crash), the reply is not handled
+    again, so the notice is finished here, when the thread is re-read, with the text
+    it had (looked up first: posted once at most)."""
+    pending = ctx.store.intent(keys.post_key(notice_ref(issue.ticket_id)))
+    if pending is not None:
+        post_once(ctx, issue, notice_ref(issue.ticket_id), "followup", pending.data["text"])

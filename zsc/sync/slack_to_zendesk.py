@@ -16,7 +16,7 @@ from zsc.store import TO_ZENDESK, Issue, utcnow
 from zsc.sync import commands, keys, notices, people
 from zsc.sync.context import SyncContext
 from zsc.sync.effects import comment_once, create_ticket_once, post_once
-from zsc.sync.followup import follow_up_closed, is_closed_rejection
+from zsc.sync.followup import finish_followup_notice, follow_up_closed, is_closed_rejection
 
 # Message subtypes that carry what a person wrote; everything else (joins, leaves,
 # topic/purpose/name changes, pins, channel settings...) is ignored.
@@ -146,7 +146,10 @@ def advance_reply_cursor(ctx: SyncContext, issue: Issue, ts: str) -> None:
 def handle_reply(ctx: SyncContext, issue: Issue, reply: Message) -> None:
     """A command runs instead of being mirrored; anything else gets its keyword
     replies and is mirrored."""
-    if reply.ts in ctx.store.recorded(issue).slack_ts or not is_person_content(ctx, reply):
+    if reply.ts in ctx.store.recorded(issue).slack_ts:
+        finish_followup_notice(ctx, issue)  # a reply re-read after its follow-up's notice failed
+        return
+    if not is_person_content(ctx, reply):
         return
     if commands.run_command(ctx, issue, reply):
         return
