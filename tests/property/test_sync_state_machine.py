@@ -46,7 +46,7 @@ How we know it can fail (run by hand, never committed):
 - `once` skipping the look-up of a pending intent (`if False and pending is not
   None:`) fails the same way: the same ref posted twice.
 Shrinking takes minutes (each example runs the real engine). The machine also found
-three real engine bugs, fixed and replayed in test_sync_regressions.py.
+real engine bugs, fixed and replayed in test_sync_regressions.py.
 """
 
 from __future__ import annotations
