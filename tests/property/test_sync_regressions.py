@@ -89,8 +89,25 @@ def test_a_follow_up_notice_of_unknown_outcome_is_finished(machine, mode):
     machine.solve(pick=0)
     machine.automation_closes(pick=0)
     machine.reply(pick=0, user="UANN")
-    # writes: the comment (refused: closed), the follow-up ticket, its notice
-    machine.faulty_sync(nth=3, mode=mode, what="slack", seconds=1)
+    # writes: the comment (refused: closed), the old ticket's close notice, the follow-up ticket, its notice
+    machine.faulty_sync(nth=4, mode=mode, what="slack", seconds=1)
     assert [intent.key for intent in machine.store.pending_intents()] == ["post:followup:2"]
     machine.settle_and_check()
     assert len([m for m in machine.bot_posts() if m["text"].startswith("Ticket #1 is closed, so your message")]) == 1
+
+
+def test_the_closed_ticket_is_caught_up_before_the_thread_moves_to_a_follow_up(machine):
+    """While zsc was not reading Zendesk, the requester answered by email, and the
+    ticket was solved and closed; then a Slack reply opened a follow-up. The Slack poll
+    (first) moved the thread to the follow-up, so the old ticket was never read again:
+    the requester's answer and the close never reached the thread."""
+    machine.top_level(user="UANN")
+    machine.sync(what="cycle", seconds=1)
+    machine.solve(pick=0)
+    machine.end_user_reopens(pick=0)
+    machine.solve(pick=0)
+    machine.automation_closes(pick=0)
+    machine.reply(pick=0, user="UBOB")
+    machine.settle_and_check()  # the requester's answer is in the thread once
+    texts = [m["text"] for m in machine.bot_posts()]
+    assert any("was marked closed" in t for t in texts) and any("opened a follow-up" in t for t in texts)

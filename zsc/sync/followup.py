@@ -24,6 +24,8 @@ def follow_up_closed(ctx: SyncContext, issue: Issue, reply: Message, body: str, 
                      deleted: bool = False) -> None:
     old_ticket = issue.ticket_id
     gone = "was deleted" if deleted else "is closed"
+    if not deleted:
+        catch_up_old_ticket(ctx, issue)
     zcfg = ctx.config.zendesk
     key = keys.followup_key(issue.channel, reply.ts)
     ext = f"slack:{issue.channel}:{issue.thread_ts}:followup:{reply.ts}"
@@ -48,6 +50,18 @@ def follow_up_closed(ctx: SyncContext, issue: Issue, reply: Message, body: str, 
               f"Ticket #{old_ticket} {gone}, so your message opened a follow-up: {ctx.ticket_link(new_ticket)}.")
     ctx.result.did(f"Slack {issue.channel}/{reply.ts} -> follow-up ticket #{new_ticket} (#{old_ticket} {gone})",
                    channel=issue.channel, thread_ts=issue.thread_ts, ticket_id=new_ticket)
+
+
+def catch_up_old_ticket(ctx: SyncContext, issue: Issue) -> None:
+    """Mirror what the closed ticket got since zsc last read it (its last public
+    comments, its close) before the thread moves to the follow-up: afterwards the old
+    ticket is no longer mapped and nothing would read it again. Happens when zsc was
+    down while the ticket was answered, solved and closed, and the Slack poll comes first."""
+    from zsc.sync import zendesk_to_slack as z2s
+
+    ticket = ctx.zendesk.ticket(issue.ticket_id)
+    if z2s.needs_sync(issue, ticket):
+        z2s.sync_ticket(ctx, issue, ticket)
 
 
 def notice_ref(ticket_id: int) -> str:
