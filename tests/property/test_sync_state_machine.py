@@ -156,9 +156,6 @@ class SyncMachine(RuleBasedStateMachine):
     def all_comments(self):
         return [c for comments in self.desk.comments.values() for c in comments]
 
-    def in_slack(self, token: str) -> list[dict]:
-        return [m for m in self.bot_posts() if token in m["text"]]
-
     def in_zendesk(self, token: str) -> list:
         return [c for c in self.all_comments() if token in c.body]
 
@@ -355,8 +352,10 @@ class SyncMachine(RuleBasedStateMachine):
         for ticket_id in set(self.emails.values()) - self.never_posted:
             assert self.confirmed(ticket_id), f"emailed ticket #{ticket_id} has no thread"
         assert not self.in_zendesk_exact("resolve"), "a `resolve` command became a Zendesk comment"
+        answered = {self.ref(m) for m in posts}
         for ts in self.commands:
             assert store.command_run(CHANNEL, ts) is not None, f"command {ts} never ran"
+            assert f"command:{CHANNEL}:{ts}" in answered, f"command {ts} got no answer in its thread"
         assert store.pending_count() == 0
         for issue in Issue.select():
             ticket = self.desk.tickets[issue.ticket_id]
