@@ -35,10 +35,13 @@ from typing import Any
 
 from zsc import format as fmt
 from zsc.adapters.records import Ticket, permalink, ts_for, zendesk_time
+from zsc.errors import Rejected
 from zsc.store import EMAIL_DENIED, EMAIL_THREAD, TO_SLACK, Issue, utcnow
 from zsc.sync import keys, notices, people
 from zsc.sync.context import ZENDESK_TO_SLACK, SyncContext
-from zsc.sync.effects import comment_once, once, ts_with_ref
+from zsc.sync.effects import once, ts_with_ref
+from zsc.sync.followup import is_closed_rejection
+from zsc.sync.slack_to_zendesk import add_permalink_note
 
 BODY_LIMIT = 1000  # characters of the email shown in Slack; the rest stays in the ticket
 FIND_MARGIN = 120.0  # seconds before an intent to search Slack from (clock skew)
@@ -140,11 +143,15 @@ def denied_count(ctx: SyncContext) -> int:
 def open_email_issue(ctx: SyncContext, ticket: Ticket, name: str, address: str | None) -> Issue:
     channel = ctx.channel
     top_ts = post_top(ctx, ticket, name, address)
-    ctx.zendesk.update_external_id(ticket.id, f"slack:{channel}:{top_ts}")  # as a Slack-started ticket has
+    try:
+        ctx.zendesk.update_external_id(ticket.id, f"slack:{channel}:{top_ts}")  # as a Slack-started ticket has
+    except Rejected as exc:
+        # Closed since the post went out (a set-up resumed after a crash): it refuses
+        # every change, and the thread is finished without the external_id.
+        if not is_closed_rejection(exc):
+            raise
     issue = post_thread(ctx, ticket, top_ts, name, address)
-    comment_once(ctx, issue, keys.permalink_ref(ticket.id), "permalink",
-                 f"Slack thread: {permalink(ctx.workspace_uri, channel, top_ts)}",
-                 public=False, author_id=None, ref=keys.permalink_ref(ticket.id))
+    add_permalink_note(ctx, issue, permalink(ctx.workspace_uri, channel, top_ts))
     notices.after_new_issue(ctx, issue)
     ctx.result.mirrored_one(ZENDESK_TO_SLACK)
     ctx.result.did(f"Zendesk #{ticket.id} (email from {address or name}) -> Slack {channel}/{top_ts}",

@@ -24,6 +24,8 @@ def follow_up_closed(ctx: SyncContext, issue: Issue, reply: Message, body: str, 
                      deleted: bool = False) -> None:
     old_ticket = issue.ticket_id
     gone = "was deleted" if deleted else "is closed"
+    if not deleted:
+        catch_up_old_ticket(ctx, issue)
     zcfg = ctx.config.zendesk
     key = keys.followup_key(issue.channel, reply.ts)
     ext = f"slack:{issue.channel}:{issue.thread_ts}:followup:{reply.ts}"
@@ -44,8 +46,34 @@ def follow_up_closed(ctx: SyncContext, issue: Issue, reply: Message, body: str, 
         ctx.store.move_to_followup(issue, new_ticket)
 
     new_ticket, _ = create_ticket_once(ctx, key, "followup", issue, ext, do, record)
-    post_once(ctx, issue, f"followup:{new_ticket}", "followup",
+    post_once(ctx, issue, notice_ref(new_ticket), "followup",
               f"Ticket #{old_ticket} {gone}, so your message opened a follow-up: {ctx.ticket_link(new_ticket)}.")
     ctx.result.mirrored_one(SLACK_TO_ZENDESK)  # the reply, as the follow-up's first message
     ctx.result.did(f"Slack {issue.channel}/{reply.ts} -> follow-up ticket #{new_ticket} (#{old_ticket} {gone})",
                    channel=issue.channel, thread_ts=issue.thread_ts, ticket_id=new_ticket)
+
+
+def catch_up_old_ticket(ctx: SyncContext, issue: Issue) -> None:
+    """Mirror what the closed ticket got since zsc last read it (its last public
+    comments, its close) before the thread moves to the follow-up: afterwards the old
+    ticket is no longer mapped and nothing would read it again. Happens when zsc was
+    down while the ticket was answered, solved and closed, and the Slack poll comes first."""
+    from zsc.sync import zendesk_to_slack as z2s
+
+    ticket = ctx.zendesk.ticket(issue.ticket_id)
+    if z2s.needs_sync(issue, ticket):
+        z2s.sync_ticket(ctx, issue, ticket)
+
+
+def notice_ref(ticket_id: int) -> str:
+    return f"followup:{ticket_id}"
+
+
+def finish_followup_notice(ctx: SyncContext, issue: Issue) -> None:
+    """The follow-up is recorded with its reply, before its notice is posted: if that
+    post's outcome was unknown (a lost answer, a crash), the reply is not handled
+    again, so the notice is finished here, when the thread is re-read, with the text
+    it had (looked up first: posted once at most)."""
+    pending = ctx.store.intent(keys.post_key(notice_ref(issue.ticket_id)))
+    if pending is not None:
+        post_once(ctx, issue, notice_ref(issue.ticket_id), "followup", pending.data["text"])

@@ -16,7 +16,7 @@ from zsc.store import TO_ZENDESK, Issue, utcnow
 from zsc.sync import commands, group_boundary, keys, notices, parking, people
 from zsc.sync.context import SLACK_TO_ZENDESK, SyncContext
 from zsc.sync.effects import comment_once, create_ticket_once, post_once
-from zsc.sync.followup import follow_up_closed, is_closed_rejection
+from zsc.sync.followup import finish_followup_notice, follow_up_closed, is_closed_rejection
 
 # Message subtypes that carry what a person wrote; everything else (joins, leaves,
 # topic/purpose/name changes, pins, channel settings...) is ignored.
@@ -69,16 +69,25 @@ def open_issue(ctx: SyncContext, message: Message) -> Issue:
     """Ticket, permalink note, confirmation, notices: each step once, resumable after a crash."""
     channel, ts = ctx.channel, message.ts
     issue = ctx.store.issue_by_thread(channel, ts) or create_ticket(ctx, message)
-    link = permalink(ctx.workspace_uri, channel, ts)
-    permalink_ref = keys.permalink_ref(issue.ticket_id)
-    comment_once(ctx, issue, permalink_ref, "permalink", f"Slack thread: {link}",
-                 public=False, author_id=None, ref=permalink_ref)
+    add_permalink_note(ctx, issue, permalink(ctx.workspace_uri, channel, ts))
     post_once(ctx, issue, keys.confirm_ref(issue.ticket_id), "confirmation",
               f"Thanks! Ticket {ctx.ticket_link(issue.ticket_id)} is open for this request; "
               "replies in this thread reach it, and its public replies appear here. Type `help` for commands.")
     notices.after_new_issue(ctx, issue)
     commands.reply_to_keywords(ctx, issue, message)  # the opening message counts too
     return issue
+
+
+def add_permalink_note(ctx: SyncContext, issue: Issue, link: str) -> None:
+    """The internal note linking the ticket to its Slack thread, once. A set-up resumed
+    after a crash may meet the ticket closed meanwhile, which refuses every change:
+    the set-up goes on without the note rather than fail on it every cycle."""
+    ref = keys.permalink_ref(issue.ticket_id)
+    try:
+        comment_once(ctx, issue, ref, "permalink", f"Slack thread: {link}", public=False, author_id=None, ref=ref)
+    except Rejected as exc:
+        if not is_closed_rejection(exc):
+            raise
 
 
 def create_ticket(ctx: SyncContext, message: Message) -> Issue:
@@ -143,7 +152,10 @@ def advance_reply_cursor(ctx: SyncContext, issue: Issue, ts: str) -> None:
 def handle_reply(ctx: SyncContext, issue: Issue, reply: Message) -> None:
     """A command runs instead of being mirrored; anything else gets its keyword
     replies and is mirrored."""
-    if reply.ts in ctx.store.recorded(issue).slack_ts or not is_person_content(ctx, reply):
+    if reply.ts in ctx.store.recorded(issue).slack_ts:
+        finish_followup_notice(ctx, issue)  # a reply re-read after its follow-up's notice failed
+        return
+    if not is_person_content(ctx, reply):
         return
     if group_boundary.withhold_reply(ctx, issue, reply):
         return  # the ticket left the group: nothing from this thread reaches it any more

@@ -8,10 +8,10 @@ from datetime import datetime, timedelta, timezone
 from zsc import format as fmt
 from zsc.adapters.records import Comment, Ticket, zendesk_time
 from zsc.errors import NotFound
-from zsc.store import DONE_STATUSES, Issue
+from zsc.store import DONE_STATUSES, TO_SLACK, Issue
 from zsc.sync import group_boundary, keys, parking, people
 from zsc.sync.context import ZENDESK_TO_SLACK, SyncContext
-from zsc.sync.effects import post_once, resolve_pending_comments
+from zsc.sync.effects import post_once, resolve_pending_comments, ts_with_ref
 
 NOTICES = {
     "solved": "Ticket {link} was marked solved in Zendesk. Reply here if you still need help.",
@@ -119,12 +119,33 @@ def follow_status(ctx: SyncContext, issue: Issue, ticket: Ticket, quietly: bool 
                       NOTICES[ticket.status].format(link=ctx.ticket_link(ticket.id), id=ticket.id))
             ctx.result.did(f"Zendesk #{ticket.id} {ticket.status} -> Slack {issue.channel}/{issue.thread_ts}",
                            channel=issue.channel, thread_ts=issue.thread_ts, ticket_id=ticket.id)
+        else:
+            settle_stale_notice(ctx, issue)  # closed meanwhile by a thread command, which said so itself
         ctx.store.close_issue(issue, ticket.status)
-    elif not issue.is_open:
-        ctx.store.reopen_issue(issue, ticket.status)
-    elif issue.status != ticket.status:
-        ctx.store.set_status(issue, ticket.status)
+    else:
+        settle_stale_notice(ctx, issue)
+        if not issue.is_open:
+            ctx.store.reopen_issue(issue, ticket.status)
+        elif issue.status != ticket.status:
+            ctx.store.set_status(issue, ticket.status)
     return True
+
+
+def settle_stale_notice(ctx: SyncContext, issue: Issue) -> None:
+    """A close notice of unknown outcome (its answer lost), and before the next cycle
+    the ticket reopened, or a `resolve` in the thread closed the issue: the notice is
+    not posted any more, but its intent must not linger (it would stay pending for
+    good, and answer the next close with this old post).
+    If it was posted it is recorded, so the next close gets a notice of its own."""
+    ref = status_ref(ctx, issue)
+    key = keys.post_key(ref)
+    if ctx.store.intent(key) is None:
+        return
+    ts = ts_with_ref(ctx.slack.replies(issue.channel, issue.thread_ts), ref)
+    with ctx.store.atomic():
+        if ts:
+            ctx.store.record_item(issue, TO_SLACK, "status", slack_ts=ts, ref=ref)
+        ctx.store.finish_intent(key)
 
 
 def status_ref(ctx: SyncContext, issue: Issue) -> str:
