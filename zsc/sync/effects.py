@@ -96,7 +96,8 @@ def ts_with_ref(messages: list[Message], ref: str) -> str | None:
 
 def comment_once(ctx: SyncContext, issue: Issue, key: str, kind: str, body: str, *, public: bool,
                  author_id: int | None, slack_ts: str | None = None, ref: str | None = None,
-                 status: str | None = None, extra: Callable[[int | None], None] | None = None) -> int | None:
+                 status: str | None = None, extra: Callable[[int | None], None] | None = None,
+                 attach: Callable[[str, str], tuple[str, list[str]]] | None = None) -> int | None:
     """Add a Zendesk comment once (returns its id; None when added before). Zendesk has
     no idempotency key for comments, so the intent key rides in the update's audit
     metadata, and a lost answer is resolved by finding the audit with that key -- by
@@ -107,7 +108,11 @@ def comment_once(ctx: SyncContext, issue: Issue, key: str, kind: str, body: str,
         return None
 
     def do() -> int | None:
-        return ctx.zendesk.add_comment(issue.ticket_id, body, public=public, author_id=author, status=status, key=key)
+        # Files are uploaded inside the write (the intent exists): `attach(key, body)` gives
+        # the body with any file only linked, and the upload tokens (reused by a retry).
+        text, uploads = attach(key, body) if attach else (body, [])
+        return ctx.zendesk.add_comment(issue.ticket_id, text, public=public, author_id=author, status=status, key=key,
+                                       **({"uploads": uploads} if uploads else {}))
 
     def find(_intent) -> int | None:
         return written_comment(ctx, issue.ticket_id, key)
