@@ -253,3 +253,26 @@ def test_a_dry_run_downloads_and_uploads_nothing(world):
     calls = world.sim.slack.calls, world.sim.zendesk.calls
     assert calls[0]["files.download"] == calls[0]["files.getUploadURLExternal"] == 0
     assert calls[1]["uploads.create"] == calls[1]["attachments.download"] == 0
+
+
+def test_the_bot_token_never_goes_to_another_host(world):
+    """A file whose download address is not on Slack is linked, never fetched with the token."""
+    ts, ticket_id = opened(world)
+    world.reply(ts, "odd file", files=[{"name": "x.png", "size": 10, "url_private_download": "http://127.0.0.2:9/x.png",
+                                        "permalink": "https://sim.slack.com/files/UANN/F9/x.png"}])
+    world.sync_until_clean()
+    [comment] = [c for c in world.comments(ticket_id) if "odd file" in c["body"]]
+    assert comment["attachments"] == []
+    assert "x.png: https://sim.slack.com/files/UANN/F9/x.png (not attached: the download failed" in comment["body"]
+
+
+def test_zendesk_credentials_never_go_to_another_host(world):
+    """An attachment whose address is not on this Zendesk is named, not downloaded."""
+    ts, ticket_id = opened(world)
+    agent_sends_file(world, ticket_id)
+    with world.sim.zendesk.lock:
+        world.sim.zendesk.desk.comments[ticket_id][-1].attachments[0]["content_url"] = "http://127.0.0.2:9/fix.png"
+    world.sync_until_clean()
+    assert thread_files(world, ts) == []
+    [post] = [t for t in world.bot_texts(ts) if "Here is the fix" in t]
+    assert "fix.png" in post and "could not be copied" in post and "not on this Zendesk" in post
