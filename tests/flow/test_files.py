@@ -276,3 +276,22 @@ def test_zendesk_credentials_never_go_to_another_host(world):
     assert thread_files(world, ts) == []
     [post] = [t for t in world.bot_texts(ts) if "Here is the fix" in t]
     assert "fix.png" in post and "could not be copied" in post and "not on this Zendesk" in post
+
+
+def test_killed_while_the_slack_upload_completes(world):
+    """kill -9 after Slack shared the file but before zsc heard back: the next run finds
+    the file id it kept in the thread and does not upload again."""
+    ts, ticket_id = opened(world)
+    world.write_config(http_timeout=30.0)
+    agent_sends_file(world, ticket_id)
+    world.sim.slack.inject("files.completeUploadExternal", "slow", delay=30)
+    world.kill_sync_when(lambda: bool(thread_files(world, ts)), "the file in the thread")
+    [intent] = stm.Intent.select().where(stm.Intent.key.startswith("post:attachment:"))
+    assert intent.data["file_id"] == thread_files(world, ts)[0]["id"]
+    world.write_config(http_timeout=1.0)
+    world.sync_until_clean()
+    world.sync()
+    assert len(thread_files(world, ts)) == 1
+    assert world.sim.slack.calls["files.getUploadURLExternal"] == 1
+    assert sum("Here is the fix" in t for t in world.bot_texts(ts)) == 1
+    assert stm.Intent.select().count() == 0
