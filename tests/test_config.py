@@ -110,7 +110,8 @@ def test_minimal_config_gets_documented_defaults(load, tmp_path):
     assert c.slack.api_url == "https://slack.com/api/"
     assert c.slack.allowed_bot_ids == ()
     assert c.slack.scopes == ("channels:history", "groups:history", "channels:read", "groups:read", "chat:write",
-                              "users:read", "users:read.email")
+                              "users:read", "users:read.email", "files:read", "files:write")
+    assert c.files.enabled is True and c.files.max_bytes == 20971520
     assert c.zendesk.oauth_token == ""
     assert c.zendesk.requester_from_slack is True
     assert c.zendesk.scopes == ("read", "write", "impersonate")

@@ -21,6 +21,7 @@ from zsc.simulator.team import api_sections, pagerduty_section
 
 CHANNEL = "CSUPPORT"
 STEP_TIMEOUT = 20.0
+SCREENSHOT = b"\x89PNG\r\n\x1a\n" + b"\x00" * 2048  # stands in for a real screenshot
 
 
 class Demo:
@@ -52,16 +53,18 @@ class Demo:
     def show_new(self) -> None:
         slack, zd = self.sim.slack, self.sim.zendesk
         for message in slack.messages(CHANNEL):
-            self._print(("slack", message["ts"]), "Slack #support", self.who(message), message["text"])
+            self._print(("slack", message["ts"]), "Slack #support", self.who(message), with_files(message))
             for reply in slack.thread(CHANNEL, message["ts"]):
-                self._print(("slack", reply["ts"]), "Slack thread", self.who(reply), reply["text"])
+                self._print(("slack", reply["ts"]), "Slack thread", self.who(reply), with_files(reply))
         for ticket in zd.tickets():
             self._print(("ticket", ticket["id"], ticket["status"]), f"Zendesk #{ticket['id']}", "status",
                         f"{ticket['status']} — {ticket['subject']}")
             for comment in zd.comments(ticket["id"]):
                 kind = "public" if comment["public"] else "internal note"
                 author = zd.user(comment["author_id"])["name"]
-                self._print(("comment", comment["id"]), f"Zendesk #{ticket['id']}", f"{author} ({kind})", comment["body"])
+                files = "".join(f"\n📎 attached: {a['file_name']} ({a['size']} bytes)" for a in comment["attachments"])
+                self._print(("comment", comment["id"]), f"Zendesk #{ticket['id']}", f"{author} ({kind})",
+                            comment["body"] + files)
 
     def _print(self, key: tuple, where: str, who: str, text: str) -> None:
         if key in self.seen:
@@ -100,13 +103,17 @@ class Demo:
         ticket = zd.tickets()[0]["id"]
 
         step("Zoe answers in Zendesk (a public reply and an internal note)")
-        zd.agent_comment(ticket, self.agent, "Looking at it now. Can you send the deploy id?")
+        zd.agent_comment(ticket, self.agent, "Looking at it now. Can you send the deploy id? Where to find it:",
+                         attachments=[("where-is-the-deploy-id.png", SCREENSHOT, "image/png")])
         zd.internal_note(ticket, self.agent, "Probably the load balancer again (internal, never shown in Slack)")
-        self.wait_for("Zoe's reply in the thread", lambda: any("deploy id" in t for t in self.bot_replies(ts)))
+        self.wait_for("Zoe's reply and screenshot in the thread",
+                      lambda: any("deploy id" in t for t in self.bot_replies(ts))
+                      and any(m.get("files") for m in slack.thread(CHANNEL, ts)))
 
-        step("Ann replies in the thread, then asks zsc for help")
-        slack.post(CHANNEL, "UANN", "It is deploy 4242", thread_ts=ts)
-        self.wait_for("Ann's reply on the ticket", lambda: any("4242" in c["body"] for c in zd.comments(ticket)))
+        step("Ann replies in the thread with a screenshot, then asks zsc for help")
+        slack.post_file(CHANNEL, "UANN", "It is deploy 4242", "deploy-4242.png", SCREENSHOT, thread_ts=ts)
+        self.wait_for("Ann's reply and screenshot on the ticket",
+                      lambda: any("4242" in c["body"] and c["attachments"] for c in zd.comments(ticket)))
         slack.post(CHANNEL, "UANN", "help", thread_ts=ts)
         self.wait_for("the help reply", lambda: any("resolve" in t and "help" in t for t in self.bot_replies(ts)))
 
@@ -120,6 +127,12 @@ class Demo:
         print("\n  The internal note stayed in Zendesk." if not internal else "\n  BUG: the internal note leaked!")
         if internal:
             raise SystemExit(1)
+
+
+def with_files(message: dict) -> str:
+    """A Slack message's text and the files shared with it."""
+    files = "".join(f"\n📎 {f['name']} ({f.get('size', '?')} bytes)" for f in message.get("files") or [])
+    return (message.get("text") or "") + files if files else message.get("text") or ""
 
 
 def step(text: str) -> None:

@@ -51,6 +51,10 @@ class Rejected(ApiError):
     retryable = False
 
 
+class TooLarge(Rejected):
+    """A file is over the configured size limit (nothing of it was kept)."""
+
+
 class WrongApiUrl(Rejected):
     """The API answered that the method or path does not exist: the configured
     `api_url` points at the wrong place (a missing /api/, a typo). `setting` names it."""

@@ -33,6 +33,18 @@ class DryRunSlack(_DryRun):
         self._would(f"post in Slack {channel} {where}", first)
         return f"0.{next(self._ids):06d}"
 
+    def download(self, file: Any, max_bytes: int) -> bytes:
+        return b""  # nothing will be uploaded: no need to fetch it
+
+    def upload_url(self, filename: str, length: int) -> tuple[str, str]:
+        return "", f"FDRYRUN{next(self._ids)}"
+
+    def send_upload(self, upload_url: str, data: bytes) -> None:
+        pass
+
+    def complete_upload(self, file_id: str, title: str, channel: str, thread_ts: str | None) -> None:
+        self._would(f"upload the file {title} into Slack {channel} thread {thread_ts}")
+
 
 class DryRunZendesk(_DryRun):
     def create_ticket(self, *, subject: str, **kwargs: Any) -> tuple[int, int | None]:
@@ -40,10 +52,17 @@ class DryRunZendesk(_DryRun):
         return -next(self._ids), None
 
     def add_comment(self, ticket_id: int, body: str, *, public: bool, author_id: int | None = None,
-                    status: str | None = None, key: str | None = None) -> int | None:
+                    status: str | None = None, key: str | None = None, uploads: list[str] | None = None) -> int | None:
         kind = "public comment" if public else "internal note"
-        self._would(f"add a {kind} to ticket #{ticket_id}" + (f" and set it {status}" if status else ""))
+        files = f" with {len(uploads)} file(s)" if uploads else ""
+        self._would(f"add a {kind}{files} to ticket #{ticket_id}" + (f" and set it {status}" if status else ""))
         return -next(self._ids)
+
+    def upload(self, name: str, content_type: str, data: bytes) -> str:
+        return f"dry-run-token-{next(self._ids)}"
+
+    def download(self, url: str, max_bytes: int) -> bytes:
+        return b""
 
     def set_status(self, ticket_id: int, status: str, key: str | None = None) -> None:
         self._would(f"set ticket #{ticket_id} {status}")

@@ -6,10 +6,11 @@ from __future__ import annotations
 import http.client
 import socket
 from typing import Any, Iterator
+from urllib.parse import urlsplit
 from urllib.error import URLError
 
 from zsc.adapters.ratelimit import Limited, RateGate, Transient
-from zsc.adapters.records import ChannelInfo, Identity, Message, SlackPerson, ts_key, zsc_tag
+from zsc.adapters.records import ChannelInfo, File, Identity, Message, SlackPerson, ts_key, zsc_tag
 from zsc.errors import Ambiguous, AuthError, NotFound, Rejected, Unavailable, WrongApiUrl
 
 API = "Slack"
@@ -36,6 +37,8 @@ class SlackAdapter:
         self.client = WebClient(token=token, base_url=base, timeout=int(max(1, timeout)), retry_handlers=[])
         self.gate = gate or RateGate(API, per_method=True)
         self._identity: Identity | None = None
+        self._token, self._timeout = token, timeout
+        self._file_hosts = ("slack.com", "slack-edge.com", urlsplit(base).hostname or "")
 
     # ---- plumbing ----
     def _call(self, method: str, *, write: bool = False, **kwargs: Any) -> dict[str, Any]:
@@ -217,6 +220,59 @@ class SlackAdapter:
         if not isinstance(ts, str) or not ts:
             raise Ambiguous(API, "chat.postMessage: outcome unknown (the answer has no ts); will check before retrying")
         return ts
+
+
+    # ---- files ----
+    def download(self, file: File, max_bytes: int) -> bytes:
+        """A file's bytes from url_private_download (scope files:read), at most `max_bytes`
+        (TooLarge past them). The bot token only goes to Slack's own hosts."""
+        from zsc.adapters.transfer import fetch, same_site
+
+        url = file.url_private_download or file.url_private
+        if not url or not same_site(url, self._file_hosts):
+            raise Rejected(API, f"file {file.id}: no download address on Slack")
+        return self.gate.call(lambda: fetch(None, url, api=API, what=f"download of file {file.id}",
+                                            max_bytes=max_bytes, timeout=self._timeout,
+                                            headers={"Authorization": f"Bearer {self._token}"},
+                                            scope_hint=" (the app needs the scope files:read)"),
+                              what="files download")
+
+    def upload_url(self, filename: str, length: int) -> tuple[str, str]:
+        """files.getUploadURLExternal (scope files:write): (upload URL, file id). Harmless
+        on its own: nothing shows until the upload is completed."""
+        data = self._call("files.getUploadURLExternal", filename=filename, length=length)
+        url, file_id = data.get("upload_url"), data.get("file_id")
+        if not isinstance(url, str) or not url or not isinstance(file_id, str) or not file_id:
+            raise Unavailable(API, "files.getUploadURLExternal: malformed answer (no upload_url or file_id)")
+        return url, file_id
+
+    def send_upload(self, upload_url: str, data: bytes) -> None:
+        """POST the bytes to the URL files.getUploadURLExternal gave (it is pre-signed)."""
+        import requests
+
+        def send() -> None:
+            try:
+                response = requests.post(upload_url, data=data, timeout=max(self._timeout, 30.0),
+                                         headers={"Content-Type": "application/octet-stream"})
+            except requests.RequestException as exc:
+                raise Transient(f"no answer from the upload address ({type(exc).__name__})", network=True) from None
+            if response.status_code == 429:
+                raise Limited(float(response.headers.get("Retry-After") or 1))
+            if response.status_code >= 500:
+                raise Transient(f"HTTP {response.status_code}")
+            if response.status_code >= 400:
+                raise Rejected(API, f"file upload: HTTP {response.status_code}")
+
+        self.gate.call(send, write=True, what="file upload")
+
+    def complete_upload(self, file_id: str, title: str, channel: str, thread_ts: str | None) -> None:
+        """files.completeUploadExternal: share the uploaded file in the thread."""
+        data = self._call("files.completeUploadExternal", write=True, files=[{"id": file_id, "title": title}],
+                          channel_id=channel, **({"thread_ts": thread_ts} if thread_ts else {}))
+        files = data.get("files")
+        if not isinstance(files, list) or not any(isinstance(f, dict) and f.get("id") == file_id for f in files):
+            raise Ambiguous(API, "files.completeUploadExternal: outcome unknown (the answer names no file); "
+                                 "will check before retrying")
 
 
 def channel_problem(method: str, error: str, channel: str | None, setting: str = "[slack] channel") -> NotFound:

@@ -193,12 +193,15 @@ class ZendeskAdapter:
     # ---- writes ----
     def create_ticket(self, *, subject: str, body: str, requester: dict[str, Any], assignee_id: int | None,
                       group_id: int | None, external_id: str, tags: list[str], idempotency_key: str,
-                      author_id: int | None = None, followup_source_id: int | None = None) -> tuple[int, int | None]:
+                      author_id: int | None = None, followup_source_id: int | None = None,
+                      uploads: list[str] | None = None) -> tuple[int, int | None]:
         """Create a ticket; returns (ticket id, id of its first comment).
-        `requester` is {"id": N} or {"name", "email"} (Zendesk finds or creates that user)."""
+        `requester` is {"id": N} or {"name", "email"} (Zendesk finds or creates that user);
+        `uploads`: upload tokens attached to the first comment."""
         from zenpy.lib.api_objects import Comment as ZComment, Ticket as ZTicket, User as ZUser
 
-        comment = ZComment(body=body, public=True, **({"author_id": author_id} if author_id else {}))
+        comment = ZComment(body=body, public=True, **({"author_id": author_id} if author_id else {}),
+                           **({"uploads": list(uploads)} if uploads else {}))
         fields: dict[str, Any] = dict(subject=subject, comment=comment, group_id=group_id, assignee_id=assignee_id,
                                       external_id=external_id, tags=tags)
         if followup_source_id:
@@ -220,11 +223,14 @@ class ZendeskAdapter:
         return result.ticket.id, _comment_id_from_audit(result)
 
     def add_comment(self, ticket_id: int, body: str, *, public: bool, author_id: int | None = None,
-                    status: str | None = None, key: str | None = None) -> int | None:
+                    status: str | None = None, key: str | None = None, uploads: list[str] | None = None) -> int | None:
         """Add a comment (optionally changing status); returns the new comment's id.
         `key` (zsc's intent key) rides in the update's audit metadata, so a write whose
-        answer was lost is found again by `find_write`, never by its text."""
+        answer was lost is found again by `find_write`, never by its text. `uploads`:
+        upload tokens to attach."""
         comment: dict[str, Any] = {"body": body, "public": public}
+        if uploads:
+            comment["uploads"] = list(uploads)
         if author_id:
             comment["author_id"] = author_id
         fields: dict[str, Any] = {"comment": comment}
@@ -236,6 +242,34 @@ class ZendeskAdapter:
             raise Ambiguous(API, f"comment on ticket {ticket_id}: outcome unknown (the answer names no comment); "
                                  "will check before retrying")
         return found
+
+    def upload(self, name: str, content_type: str, data: bytes) -> str:
+        """POST /uploads.json with the raw bytes; the upload token (valid about an hour,
+        harmless until a comment names it)."""
+        url = f"{self.api_url}/api/v2/uploads.json"
+
+        def post() -> str:
+            response = self.session.post(url, params={"filename": name}, data=data, timeout=max(self.timeout, 30.0),
+                                         headers={"Content-Type": content_type or "application/binary"})
+            if response.status_code >= 400:
+                raise Rejected(API, f"upload of {name}: HTTP {response.status_code} {_error_text(response)}".strip())
+            upload = response.json().get("upload")
+            token = upload.get("token") if isinstance(upload, dict) else None
+            if not isinstance(token, str) or not token:
+                raise ValueError("no upload token")
+            return token
+
+        return self._call(post, write=True, what=f"upload of {name}")
+
+    def download(self, url: str, max_bytes: int) -> bytes:
+        """An attachment's bytes from its content_url with zsc's own credentials (secure
+        downloads), at most `max_bytes`. The credentials only go to this Zendesk."""
+        from zsc.adapters.transfer import fetch, same_site
+
+        if not same_site(url, (urlsplit(self.api_url).hostname or "", "zendesk.com", "zdusercontent.com")):
+            raise Rejected(API, "attachment: its address is not on this Zendesk")
+        return self.gate.call(lambda: fetch(self.session, url, api=API, what="attachment download",
+                                            max_bytes=max_bytes, timeout=self.timeout), what="attachment download")
 
     def set_status(self, ticket_id: int, status: str, key: str | None = None) -> None:
         self._update(ticket_id, {"status": status}, key, what=f"set ticket {ticket_id} {status}")

@@ -143,6 +143,14 @@ class NudgeConfig:
 
 
 @dataclass(frozen=True)
+class FilesConfig:
+    """Screenshots and other files, copied both ways."""
+
+    enabled: bool
+    max_bytes: int
+
+
+@dataclass(frozen=True)
 class ReportConfig:
     """Daily report of open tickets, posted in Slack."""
 
@@ -192,6 +200,7 @@ class Config:
     email: EmailConfig
     hours: HoursConfig
     nudge: NudgeConfig
+    files: FilesConfig
     report: ReportConfig
     daemon: DaemonConfig
     metrics: MetricsConfig
@@ -218,6 +227,7 @@ SECTION_CLASSES: dict[str, type] = {
     "email": EmailConfig,
     "hours": HoursConfig,
     "nudge": NudgeConfig,
+    "files": FilesConfig,
     "report": ReportConfig,
     "daemon": DaemonConfig,
     "metrics": MetricsConfig,

@@ -89,7 +89,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("slack", "redirect_uri", Url(empty_ok=True), "",
             "OAuth redirect URL registered with the Slack app, for `zsc auth`."),
     Setting("slack", "scopes", ListOf(STRING),
-            ["channels:history", "groups:history", "channels:read", "groups:read", "chat:write", "users:read", "users:read.email"],
+            ["channels:history", "groups:history", "channels:read", "groups:read", "chat:write", "users:read", "users:read.email",
+             "files:read", "files:write"],
             "Bot scopes `zsc auth` asks for."),
     # [zendesk]
     Setting("zendesk", "subdomain",
@@ -184,6 +185,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("nudge", "message", STRING, "Nobody has answered this yet.", "The nudge, posted once per issue."),
     Setting("nudge", "mention_oncall", Boolean(), True,
             "Mention the PagerDuty primary in the nudge (by their Slack account, found by email; else by name)."),
+    # [files]
+    Setting("files", "enabled", Boolean(), True,
+            "Copy files both ways: Slack files become Zendesk attachments, public comments' attachments are "
+            "uploaded into the thread. Off, or a file it cannot copy: the file is named with its link."),
+    Setting("files", "max_bytes", Integer(1), 20971520,
+            "Largest file copied (bytes; Zendesk accepts up to 50 MB). A larger one is named with its link."),
     # [report]
     Setting("report", "enabled", Boolean(), True, "Post the daily report."),
     Setting("report", "time", Time(), "09:00", "When to post it."),
@@ -284,6 +291,7 @@ SECTIONS: tuple[Section, ...] = (
     Section("hours", "Office hours: outside them new threads get `message`. All of start, end and message empty: off.",
             check=_check_hours),
     Section("nudge", "A message in threads nobody has answered, mentioning who is on call."),
+    Section("files", "Screenshots and other files, copied both ways."),
     Section("report", "Daily report of open tickets, posted in Slack."),
     Section("daemon", "Running in the background."),
     Section("metrics", "Prometheus metrics of the daemon (`zsc run`)."),

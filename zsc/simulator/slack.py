@@ -21,7 +21,7 @@ from zsc.simulator.slack_model import Channel, SlackError, SlackWorkspace
 
 DEFAULT_SCOPES = (
     "channels:history", "groups:history", "channels:read", "groups:read",
-    "chat:write", "users:read", "users:read.email",
+    "chat:write", "users:read", "users:read.email", "files:read", "files:write",
 )
 CODE_TTL = 600  # seconds an OAuth code stays redeemable
 # Apps distributed outside the Marketplace (since 2025): history and replies allow one
@@ -140,6 +140,16 @@ class SlackSim(Service):
         with self.lock:
             return self.workspace.post(channel, user, text, thread_ts, files, subtype, bot_id, reply_broadcast)["ts"]
 
+    def post_file(self, channel: str, user: str, text: str, name: str, content: bytes,
+                  mimetype: str = "image/png", thread_ts: str | None = None, **file_fields: Any) -> str:
+        """Someone shares a file (real bytes, served at its download URL to the bot token); the ts."""
+        return self.post(channel, user, text, thread_ts=thread_ts,
+                         files=[{"name": name, "mimetype": mimetype, "content": content, **file_fields}])
+
+    def file_content(self, file_id: str) -> bytes:
+        with self.lock:
+            return self.workspace.file_content(file_id)
+
     def delete(self, channel: str, ts: str) -> None:
         """Someone deletes a message (a parent with replies becomes a tombstone)."""
         with self.lock:
@@ -186,8 +196,21 @@ class SlackSim(Service):
 
     # ------------------------------------------------------------------ base hooks
 
+    def start(self, port: int = 0) -> None:
+        super().start(port)
+        with self.lock:
+            self.workspace.file_base_url = self.url
+
     def authenticate(self, req: Request, endpoint: str) -> Response | None:
-        if endpoint == "oauth.v2.access":  # authenticated by the client credentials instead
+        if endpoint in ("oauth.v2.access", "files.upload"):  # client credentials / a pre-signed upload URL
+            return None
+        if endpoint == "files.download":  # a file URL wants the token in the header, else 401
+            token, problem = self.tokens.check(req.bearer())
+            if problem:
+                return Response(401, b"Unauthorized", {"Content-Type": "text/plain"})
+            if "files:read" not in token.scopes:
+                return Response(403, b"Forbidden", {"Content-Type": "text/plain"})
+            req.principal = token
             return None
         token, problem = self.tokens.check(req.bearer() or req.arg("token"))
         if problem:
@@ -275,6 +298,54 @@ class SlackSim(Service):
     @slack_method("conversations.info")
     def _conversations_info(self, req: Request) -> Response:
         return _ok(channel=self._channel(req, "{kind}:read").info())
+
+    # ---- files ----
+    @route("GET", r"/files-pri/[A-Z0-9]+-(?P<id>F[A-Z0-9]+)/(download/)?[^/]+", "files.download")
+    def _file_download(self, req: Request) -> Response:
+        try:
+            data = self.workspace.file_content(req.params["id"])
+        except SlackError:
+            return Response(404, b"Not Found", {"Content-Type": "text/plain"})
+        return Response(200, data, {"Content-Type": "application/octet-stream"})
+
+    @route("POST", r"/upload/v1/(?P<id>F[A-Z0-9]+)", "files.upload")
+    def _file_upload(self, req: Request) -> Response:
+        data = req.body
+        ctype = req.header("content-type") or ""
+        if ctype.startswith("multipart/form-data"):
+            parts = req.form()
+            data = next((v for v in parts.values() if isinstance(v, (bytes, bytearray))), b"")
+        try:
+            self.workspace.receive_upload(req.params["id"], bytes(data))
+        except SlackError:
+            return Response(404, b"Not Found", {"Content-Type": "text/plain"})
+        return Response(200, f"OK - {len(data)}")
+
+    @slack_method("files.getUploadURLExternal")
+    def _files_upload_url(self, req: Request) -> Response:
+        self._require_scope(req, "files:write")
+        try:
+            length = req.int_arg("length", 0)
+        except ValueError:
+            raise _fail("invalid_arguments") from None
+        return _ok(**self.workspace.upload_url(req.arg("filename") or "", length))
+
+    @slack_method("files.completeUploadExternal")
+    def _files_complete_upload(self, req: Request) -> Response:
+        self._require_scope(req, "files:write")
+        files = self._json_arg(req, "files", "invalid_arguments")
+        if not isinstance(files, list) or not files:
+            raise _fail("invalid_arguments")
+        channel = req.arg("channel_id")
+        if channel:
+            self.workspace.conversation(channel, member=True)
+        return _ok(files=self.workspace.complete_upload(files, channel, req.arg("thread_ts"),
+                                                        req.arg("initial_comment")))
+
+    @slack_method("files.info")
+    def _files_info(self, req: Request) -> Response:
+        self._require_scope(req, "files:read")
+        return _ok(file=self.workspace.file_info(req.arg("file") or ""))
 
     @slack_method("oauth.v2.access")
     def _oauth_access(self, req: Request) -> Response:

@@ -28,6 +28,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from zsc.simulator.base import now
+from zsc.simulator.slack_files import SlackFiles
 
 MAX_TEXT = 40_000  # Slack truncates longer message text
 SLACKBOT = "USLACKBOT"
@@ -92,7 +93,7 @@ class Channel:
                 "is_private": self.is_private, "is_archived": False}
 
 
-class SlackWorkspace:
+class SlackWorkspace(SlackFiles):
     """One workspace with one app (the bot), its channels, messages and people."""
 
     def __init__(self, team_id: str = "T0SIM", team_name: str = "Simulated Workspace",
@@ -106,6 +107,10 @@ class SlackWorkspace:
         self.channels: dict[str, Channel] = {}
         self._last_ts_us = 0
         self._file_seq = 0
+        self.file_base_url = "https://files.sim.slack.com"  # the HTTP facade points this at itself
+        self.file_bytes: dict[str, bytes] = {}  # file id -> content, served at url_private(_download)
+        self.files: dict[str, dict] = {}  # file id -> the file object (files.info)
+        self.pending_uploads: dict[str, dict] = {}  # file id -> {"filename", "length", "data"} (external upload)
         self.add_user(bot_user_id, bot_name, real_name=bot_name, is_bot=True)
 
     # ------------------------------------------------------------------ people and channels
@@ -226,7 +231,7 @@ class SlackWorkspace:
         return self.render(ch, self._add(ch, msg, thread_ts, reply_broadcast), with_metadata=True)
 
     def edit(self, channel: str, ts: str, text: str) -> None:
-        """The author edits the message: new text and an `edited` stamp."""
+        """The author edits the message: new text and an `edited: {user, ts}` stamp (a new ts each edit)."""
         msg = self._message(channel, ts)
         msg["text"] = text
         msg["edited"] = {"user": msg.get("user") or msg.get("bot_id"), "ts": self.next_ts()}
@@ -384,10 +389,6 @@ class SlackWorkspace:
         if msg in ch.top:
             ch.top.remove(msg)
         ch.by_ts.pop(msg["ts"], None)
-
-    def _file(self, f: dict) -> dict:
-        self._file_seq += 1
-        return {"id": f"F{self._file_seq:08d}", "title": f.get("name"), **f}
 
     def _known(self, channel_id: str) -> Channel:
         """A channel for the control surface, whether or not the bot can see it."""

@@ -114,20 +114,52 @@ class ZendeskSim(Service):
                                                 scope, owner, now() + OAUTH_CODE_TTL)
             return code
 
-    def agent_comment(self, ticket_id: int, author_id: int, body: str, public: bool = True) -> int:
-        """An agent replies in the web UI; the UI submits a new ticket as open."""
+    def agent_comment(self, ticket_id: int, author_id: int, body: str, public: bool = True,
+                      attachments: Iterable[tuple[str, bytes, str]] = ()) -> int:
+        """An agent replies in the web UI; the UI submits a new ticket as open.
+        `attachments`: (file name, bytes, content type) of files the agent attaches."""
         with self.lock:
-            spec: dict = {"comment": {"body": body, "public": public, "author_id": author_id}}
+            tokens = [self.desk.files.upload(name, data, ctype)["token"] for name, data, ctype in attachments]
+            spec: dict = {"comment": {"body": body, "public": public, "author_id": author_id,
+                                      **({"uploads": tokens} if tokens else {})}}
             if self.desk.ticket(ticket_id).status == "new":
                 spec["status"] = "open"
             _, audit = self.desk.update_ticket(ticket_id, author_id, "web", spec)
             return _comment_id(audit)
 
-    def internal_note(self, ticket_id: int, author_id: int, body: str) -> int:
+    def internal_note(self, ticket_id: int, author_id: int, body: str,
+                      attachments: Iterable[tuple[str, bytes, str]] = ()) -> int:
         with self.lock:
-            spec = {"comment": {"body": body, "public": False, "author_id": author_id}}
+            tokens = [self.desk.files.upload(name, data, ctype)["token"] for name, data, ctype in attachments]
+            spec = {"comment": {"body": body, "public": False, "author_id": author_id,
+                                **({"uploads": tokens} if tokens else {})}}
             _, audit = self.desk.update_ticket(ticket_id, author_id, "web", spec)
             return _comment_id(audit)
+
+    def redact_comment(self, ticket_id: int, comment_id: int, text: str | None = None) -> None:
+        """An agent redacts `text` (default: all of it) from a comment: it becomes ▇ blocks
+        (same comment id, the ticket's updated_at moves)."""
+        with self.lock:
+            comment = self._comment(ticket_id, comment_id)
+            for name in ("body", "plain_body", "html_body"):
+                value = getattr(comment, name)
+                target = text if text is not None else value
+                setattr(comment, name, value.replace(target, "▇" * len(target)) if target else value)
+            self.desk.ticket(ticket_id).updated_at = now()
+
+    def redact_attachment(self, ticket_id: int, comment_id: int, attachment_id: int) -> None:
+        """An agent redacts an attachment: it becomes an empty "redacted.txt" (same id)."""
+        with self.lock:
+            comment = self._comment(ticket_id, comment_id)
+            self.desk.files.redact(next(a for a in comment.attachments if a["id"] == attachment_id))
+            self.desk.ticket(ticket_id).updated_at = now()
+
+    def attachment_content(self, attachment_id: int) -> bytes:
+        with self.lock:
+            return self.desk.files.content[attachment_id]
+
+    def _comment(self, ticket_id: int, comment_id: int):
+        return next(c for c in self.desk.ticket_comments(ticket_id) if c.id == comment_id)
 
     def end_user_comment(self, ticket_id: int, author_id: int, body: str) -> int:
         """The requester replies to the notification email."""
@@ -222,6 +254,11 @@ class ZendeskSim(Service):
     # =======================================================================
     # authentication and rate limits (run by base before every handler)
     # =======================================================================
+    def start(self, port: int = 0) -> None:
+        super().start(port)
+        with self.lock:
+            self.desk.files.base_url = self.url
+
     def authenticate(self, req: Request, endpoint: str) -> Response | None:
         if endpoint in UNAUTHENTICATED_ENDPOINTS:
             return None
@@ -399,6 +436,24 @@ class ZendeskSim(Service):
         with self.lock:
             found = [c.to_json() for c in self.desk.ticket_comments(req.params["id"])]
             return Response(200, paginate(req, found, "comments"))
+
+    # ---- uploads and attachments ----
+    @zd_route("POST", r"/api/v2/uploads\.json", "uploads.create")
+    def _uploads_create(self, req: Request) -> Response:
+        filename = req.arg("filename")
+        if not filename:
+            raise record_invalid("filename", "Filename: cannot be blank", "BlankValue")
+        with self.lock:
+            upload = self.desk.files.upload(filename, req.body, req.header("content-type"))
+            return Response(201, {"upload": upload})
+
+    @zd_route("GET", r"/attachments/token/(?P<token>[0-9a-f]+)/", "attachments.download")
+    def _attachment_download(self, req: Request) -> Response:
+        with self.lock:
+            data = self.desk.files.download(req.params["token"])
+        if data is None:
+            return Response(404, b"Not Found", {"Content-Type": "text/plain"})
+        return Response(200, data, {"Content-Type": "application/octet-stream"})
 
     @zd_route("GET", r"/api/v2/search/count\.json", "search.count")
     def _search_count(self, req: Request) -> Response:

@@ -33,6 +33,7 @@ from datetime import datetime, timezone
 from typing import Any, Callable, Iterable
 
 from zsc.simulator.base import now
+from zsc.simulator.zendesk_files import Files
 from zsc.simulator.zendesk_markdown import html_from_markdown, html_from_text, text_from_html
 
 STATUSES = ("new", "open", "pending", "hold", "solved", "closed")
@@ -180,6 +181,7 @@ class Comment:
     via: dict
     created_at: float
     plain_body: str = ""
+    attachments: list[dict] = field(default_factory=list)
 
     def to_json(self) -> dict:
         return {
@@ -190,7 +192,7 @@ class Comment:
             "html_body": self.html_body,
             "plain_body": self.plain_body or self.body,
             "public": self.public,
-            "attachments": [],
+            "attachments": [dict(a) for a in self.attachments],
             "audit_id": self.audit_id,
             "via": self.via,
             "created_at": iso(self.created_at),
@@ -313,6 +315,7 @@ class Desk:
         self._group_ids = itertools.count(360000000)
         self._membership_ids = itertools.count(370000000)
         self._event_ids = itertools.count(900000000)  # audits and non-comment events
+        self.files = Files()  # uploads and attachments
 
     # ---- users and groups ----
     def add_user(self, name: str, email: str | None, role: str = "end-user") -> User:
@@ -531,8 +534,12 @@ class Desk:
             raise record_invalid("comment", "Comment: cannot be blank", "BlankValue")
         plain = text_from_html(markup) if self.render_markdown or spec.get("html_body") else body
         public = spec.get("public", True) is not False
+        try:
+            attachments = self.files.attach(spec.get("uploads"))
+        except ValueError as exc:
+            raise record_invalid("uploads", str(exc)) from None
         comment = Comment(next(self._comment_ids), ticket.id, audit.id, author_id, body, markup, public,
-                          audit.via, audit.created_at, plain)
+                          audit.via, audit.created_at, plain, attachments)
         self.comments[ticket.id].append(comment)
         audit.events.append(comment.event())
         return comment

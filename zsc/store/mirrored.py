@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 
-from zsc.store.models import (Intent, Issue, MirroredItem,
+from zsc.store.models import (TO_ZENDESK, Intent, Issue, MirroredItem,
                               utcnow)
 
 
@@ -122,6 +122,24 @@ class MirroredQueries:
 
     def pending_count(self) -> int:
         return Intent.select().count()
+
+    def mirrored_comment_of(self, issue: Issue, slack_ts: str) -> int | None:
+        """The comment a Slack message (the opening message or a reply) became on this
+        issue's ticket; None when it was not mirrored there."""
+        rows = self._exec("SELECT zendesk_comment_id FROM mirrored_item WHERE issue_id = ? AND direction = ? "
+                          "AND slack_ts = ? AND kind IN ('message', 'reply') AND zendesk_comment_id IS NOT NULL",
+                          (issue.id, TO_ZENDESK, slack_ts))
+        return next((row[0] for row in rows), None)
+
+    def mirrored_replies(self, issue: Issue) -> dict[str, int | None]:
+        """Slack ts -> comment id of every thread reply mirrored to this issue's ticket."""
+        rows = self._exec("SELECT slack_ts, zendesk_comment_id FROM mirrored_item WHERE issue_id = ? AND direction = ? "
+                          "AND kind = 'reply' AND slack_ts IS NOT NULL", (issue.id, TO_ZENDESK))
+        return {ts: comment_id for ts, comment_id in rows}
+
+    def set_intent_payload(self, key: str, payload: dict[str, Any]) -> None:
+        """Replace a pending intent's payload (e.g. the upload tokens a retry may reuse)."""
+        self._exec('UPDATE intent SET payload = ? WHERE "key" = ?', (json.dumps(payload), key))
 
 
 def _remember(recorded: _Recorded, slack_ts: str | None, comment_id: int | None, ref: str | None) -> None:

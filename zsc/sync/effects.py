@@ -59,7 +59,7 @@ def post_once(ctx: SyncContext, issue: Issue, ref: str, kind: str, text: str, *,
 
     def record(ts: str) -> None:
         ctx.store.record_item(issue, TO_SLACK, kind, slack_ts=ts, comment_id=comment_id, ref=ref)
-        if thread and channel == issue.channel:
+        if thread and channel == issue.channel and not ctx.dry_run:
             ctx.store.count_own_reply(issue)  # so the thread is not read again for our own post
             ctx.memo[("posted", issue.id)] = ctx.memo.get(("posted", issue.id), 0) + 1
         if extra:
@@ -96,7 +96,8 @@ def ts_with_ref(messages: list[Message], ref: str) -> str | None:
 
 def comment_once(ctx: SyncContext, issue: Issue, key: str, kind: str, body: str, *, public: bool,
                  author_id: int | None, slack_ts: str | None = None, ref: str | None = None,
-                 status: str | None = None, extra: Callable[[int | None], None] | None = None) -> int | None:
+                 status: str | None = None, extra: Callable[[int | None], None] | None = None,
+                 attach: Callable[[str, str], tuple[str, list[str]]] | None = None) -> int | None:
     """Add a Zendesk comment once (returns its id; None when added before). Zendesk has
     no idempotency key for comments, so the intent key rides in the update's audit
     metadata, and a lost answer is resolved by finding the audit with that key -- by
@@ -107,14 +108,19 @@ def comment_once(ctx: SyncContext, issue: Issue, key: str, kind: str, body: str,
         return None
 
     def do() -> int | None:
-        return ctx.zendesk.add_comment(issue.ticket_id, body, public=public, author_id=author, status=status, key=key)
+        # Files are uploaded inside the write (the intent exists): `attach(key, body)` gives
+        # the body with any file only linked, and the upload tokens (reused by a retry).
+        text, uploads = attach(key, body) if attach else (body, [])
+        return ctx.zendesk.add_comment(issue.ticket_id, text, public=public, author_id=author, status=status, key=key,
+                                       **({"uploads": uploads} if uploads else {}))
 
     def find(_intent) -> int | None:
         return written_comment(ctx, issue.ticket_id, key)
 
     def record(comment_id: int | None) -> None:
         ctx.store.record_item(issue, TO_ZENDESK, kind, slack_ts=slack_ts, comment_id=comment_id, ref=ref)
-        ctx.store.count_own_comment(issue)  # so the ticket is not read again for our own comment
+        if not ctx.dry_run:  # (a dry run's comment was never written)
+            ctx.store.count_own_comment(issue)  # so the ticket is not read again for our own comment
         if extra:
             extra(comment_id)
 

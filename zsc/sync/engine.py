@@ -21,7 +21,7 @@ from zsc.errors import ApiError, AuthError, NotFound, RateLimited, Rejected
 from zsc.runtime import Stopping
 from zsc.store import Issue, Store, utcnow
 from zsc.store import open_store as store_at
-from zsc.sync import email, keys, notices, nudge, parking
+from zsc.sync import edits, email, keys, notices, nudge, parking
 from zsc.sync import slack_to_zendesk as s2z
 from zsc.sync import zendesk_to_slack as z2s
 from zsc.sync.context import SLACK_TO_ZENDESK, ZENDESK_TO_SLACK, CycleResult, SyncContext
@@ -315,6 +315,7 @@ def handle_parent(ctx: SyncContext, message, is_new: bool) -> None:
         s2z.open_issue(ctx, message)  # resume a set-up interrupted by a crash
     if not (issue.is_open or is_new or _recently_closed(issue)):
         return
+    edits.note_parent(ctx, issue, message)  # edited or deleted (a tombstone) since it was mirrored
     if message.reply_count and has_news(ctx, issue, message):
         s2z.mirror_replies(ctx, issue, message.latest_reply)
     # Read up to here: Slack's count as history showed it, plus what zsc posted since.

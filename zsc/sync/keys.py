@@ -40,6 +40,21 @@ def comment_ref(comment_id: int, part: int = 0) -> str:
     return f"comment:{comment_id}" + (f":{part}" if part else "")
 
 
+def attachment_ref(attachment_id: int | str) -> str:
+    """The file in the thread copied from a Zendesk attachment (also, as post_key, its upload's intent)."""
+    return f"attachment:{attachment_id}"
+
+
+def edit_ref(channel: str, ts: str, edited_ts: str) -> str:
+    """The internal note that a mirrored Slack message was edited (one per edit version)."""
+    return f"edit:{channel}:{ts}:{edited_ts}"
+
+
+def deleted_ref(channel: str, ts: str) -> str:
+    """The internal note that a mirrored Slack message was deleted."""
+    return f"deleted:{channel}:{ts}"
+
+
 def status_ref(ticket_id: int, nth: int) -> str:
     """The thread notice that a ticket was solved or closed (its `nth` time);
     with nth=0, the prefix all of a ticket's notices share."""

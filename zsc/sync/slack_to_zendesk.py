@@ -13,7 +13,7 @@ from zsc import format as fmt
 from zsc.adapters.records import Message, permalink, ts_after, ts_time
 from zsc.errors import NotFound, Rejected
 from zsc.store import TO_ZENDESK, Issue, utcnow
-from zsc.sync import commands, group_boundary, keys, notices, parking, people
+from zsc.sync import commands, edits, files, group_boundary, keys, notices, parking, people
 from zsc.sync.context import SLACK_TO_ZENDESK, SyncContext
 from zsc.sync.effects import comment_once, create_ticket_once, post_once
 from zsc.sync.followup import finish_followup_notice, follow_up_closed, is_closed_rejection
@@ -95,7 +95,7 @@ def create_ticket(ctx: SyncContext, message: Message) -> Issue:
     zcfg = ctx.config.zendesk
     author = message_author(ctx, message)
     subject = fmt.subject_from_slack(message.text, user_name=lambda uid: people.slack_name(ctx, uid))
-    body = with_files(plain_text(ctx, message), message)
+    body = plain_text(ctx, message)  # its files: attached (or linked) by files.attach_slack_files
     if zcfg.requester_from_slack and author.email:
         requester: dict[str, Any] = {"name": author.name, "email": author.email}
     else:
@@ -105,9 +105,11 @@ def create_ticket(ctx: SyncContext, message: Message) -> Issue:
     key = keys.ticket_key(channel, ts)
 
     def do() -> tuple[int, int | None]:
+        text, uploads = files.attach_slack_files(ctx, key, message.files, body)
         return ctx.zendesk.create_ticket(
-            subject=subject, body=body, requester=requester, assignee_id=zcfg.agent_user_id, group_id=zcfg.group_id,
+            subject=subject, body=text, requester=requester, assignee_id=zcfg.agent_user_id, group_id=zcfg.group_id,
             external_id=ext, tags=["zsc"], idempotency_key=hashlib.sha256(key.encode()).hexdigest()[:40],
+            **({"uploads": uploads} if uploads else {}),
         )
 
     def record(result: tuple[int, int | None]) -> None:
@@ -119,6 +121,7 @@ def create_ticket(ctx: SyncContext, message: Message) -> Issue:
             # when the person asked, not when zsc caught up: ages and office hours count from then
             opened_at=ts_time(ts))
         ctx.store.record_item(issue, TO_ZENDESK, "message", slack_ts=ts, comment_id=first_comment)
+        edits.mirrored_as_edited(ctx, issue, message)
 
     ticket_id, _ = create_ticket_once(ctx, key, "ticket", None, ext, do, record)
     issue = ctx.store.issue_by_ticket(ticket_id)
@@ -136,12 +139,16 @@ def mirror_replies(ctx: SyncContext, issue: Issue, latest_reply: str | None) -> 
         return
     # A page at a time: when Slack asks to wait before the next page, what was read is
     # handled and the thread's cursor says where the next poll goes on.
-    for page in ctx.slack.reply_pages(issue.channel, issue.thread_ts, oldest=issue.slack_reply_cursor):
+    oldest = edits.read_from(issue)  # a small thread is read whole: its older replies' edits and deletions show
+    for page in ctx.slack.reply_pages(issue.channel, issue.thread_ts, oldest=oldest):
         for reply in page:
+            if edits.seen_reply(ctx, issue, reply):
+                continue  # handled before: read again only for its edits
             # A reply that keeps failing is parked rather than holding up the rest of its thread.
             parking.attempt(ctx, keys.slack_item(issue.channel, reply.ts), f"Slack {issue.channel}/{reply.ts}",
                             lambda: handle_reply(ctx, issue, reply), nested=True, channel=issue.channel, ts=reply.ts)
             advance_reply_cursor(ctx, issue, reply.ts)
+    edits.after_read(ctx, issue, oldest)
 
 
 def advance_reply_cursor(ctx: SyncContext, issue: Issue, ts: str) -> None:
@@ -169,6 +176,7 @@ def recorded_reply(ctx: SyncContext, issue: Issue, reply: Message) -> None:
     """In the transaction recording a reply's comment: the thread cursor moves, and a
     reply by someone other than the asker is the issue's first answer (if the earliest)."""
     advance_reply_cursor(ctx, issue, reply.ts)
+    edits.mirrored_as_edited(ctx, issue, reply)
     if reply.user is None or reply.user != issue.requester_slack_id:  # an allowed bot's reply counts too
         ctx.store.note_first_response(issue, ts_time(reply.ts))
 
@@ -177,10 +185,8 @@ def mirror_reply(ctx: SyncContext, issue: Issue, reply: Message) -> None:
     author = message_author(ctx, reply)
     zendesk_user = people.zendesk_user_for(ctx, author)
     text = plain_text(ctx, reply)
-    if zendesk_user:
-        body = with_files(text, reply)
-    else:
-        body = fmt.slack_reply_to_zendesk(author.name, text, message_files(reply))
+    # its files: attached (or linked) by files.attach_slack_files, inside the write
+    body = text if zendesk_user else fmt.slack_reply_to_zendesk(author.name, text)
     # The asker is waiting again: a reply reopens a pending or solved ticket, as a
     # requester's email would. (Set explicitly: a comment written by the agent would
     # not, and the store may not know yet that an agent just solved it.) On-hold
@@ -190,12 +196,13 @@ def mirror_reply(ctx: SyncContext, issue: Issue, reply: Message) -> None:
         # the thread cursor moves in the same transaction that records the comment
         comment_once(ctx, issue, keys.reply_key(issue.channel, reply.ts), "reply", body, public=True,
                      author_id=zendesk_user, slack_ts=reply.ts, status=reopen,
-                     extra=lambda _id: recorded_reply(ctx, issue, reply))
+                     extra=lambda _id: recorded_reply(ctx, issue, reply),
+                     attach=lambda key, text: files.attach_slack_files(ctx, key, reply.files, text))
     except (Rejected, NotFound) as exc:
         deleted = isinstance(exc, NotFound)
         if not deleted and not is_closed_rejection(exc):
             raise
-        follow_up_closed(ctx, issue, reply, body, zendesk_user, deleted=deleted)
+        follow_up_closed(ctx, issue, reply, files.with_links(body, reply.files), zendesk_user, deleted=deleted)
         return
     if reopen and issue.status != reopen:
         ctx.store.reopen_issue(issue)

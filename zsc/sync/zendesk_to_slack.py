@@ -9,7 +9,7 @@ from zsc import format as fmt
 from zsc.adapters.records import Comment, Ticket, zendesk_time
 from zsc.errors import NotFound
 from zsc.store import DONE_STATUSES, TO_SLACK, Issue
-from zsc.sync import group_boundary, keys, parking, people
+from zsc.sync import files, group_boundary, keys, parking, people
 from zsc.sync.context import ZENDESK_TO_SLACK, SyncContext
 from zsc.sync.effects import post_once, resolve_pending_comments, ts_with_ref
 
@@ -65,7 +65,10 @@ def only_own_comments(ctx: SyncContext, issue: Issue, ticket: Ticket) -> bool:
 
 def mirror_comment(ctx: SyncContext, issue: Issue, ticket_id: int, comment: Comment) -> None:
     author = people.zendesk_name(ctx, comment.author_id)
-    text = fmt.zendesk_comment_to_slack(author, comment.body)
+    # Attachments first (each once, by id); the ones only named get a line in the post,
+    # whose last chunk marks the comment mirrored.
+    notes = files.mirror_attachments(ctx, issue, comment.attachments)
+    text = fmt.zendesk_comment_to_slack(author, files.with_notes(comment.body, notes))
     # A flood cap: an outsider's 100,000-character email must not become 29 posts.
     chunks = fmt.cap_posts(fmt.split_for_slack(text), ctx.config.sync.max_slack_posts_per_comment,
                            ctx.ticket_url(ticket_id))
