@@ -27,11 +27,18 @@ class _DryRun:
 
 
 class DryRunSlack(_DryRun):
-    def post(self, channel: str, text: str, thread_ts: str | None = None, ref: str | None = None) -> str:
+    def post(self, channel: str, text: str, thread_ts: str | None = None, ref: str | None = None,
+             username: str | None = None, icon_url: str | None = None) -> str:
         where = f"thread {thread_ts}" if thread_ts else "the channel"
         first = text.splitlines()[0][:100] if text else ""
         self._would(f"post in Slack {channel} {where}", first)
         return f"0.{next(self._ids):06d}"
+
+    def react(self, channel: str, ts: str, name: str) -> None:
+        self._would(f"react :{name}: in Slack {channel} to {ts}")
+
+    def unreact(self, channel: str, ts: str, name: str) -> None:
+        self._would(f"take back :{name}: in Slack {channel} from {ts}")
 
 
 class DryRunZendesk(_DryRun):

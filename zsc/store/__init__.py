@@ -227,8 +227,9 @@ class Store:
     def open_issues(self) -> list[Issue]:
         return list(Issue.select().where(Issue.status.not_in(DONE_STATUSES)).order_by(Issue.thread_ts))
 
-    def count_open_issues(self) -> int:
-        return Issue.select().where(Issue.status.not_in(DONE_STATUSES)).count()
+    def count_open_issues(self, channel: str | None = None) -> int:
+        query = Issue.select().where(Issue.status.not_in(DONE_STATUSES))
+        return (query.where(Issue.channel == channel) if channel else query).count()
 
     def _watched(self, channel: str, closed_since: datetime):
         return Issue.select().where((Issue.channel == channel)
@@ -261,6 +262,14 @@ class Store:
     def set_status(self, issue: Issue, status: str) -> None:
         issue.status = status
         issue.save()
+
+    def status_reaction(self, issue: Issue) -> str | None:
+        """The status reaction zsc last set on the issue's thread."""
+        return issue.status_reaction
+
+    def set_status_reaction(self, issue: Issue, name: str | None) -> None:
+        Issue.update(status_reaction=name).where(Issue.id == issue.id).execute()
+        issue.status_reaction = name
 
     def close_issue(self, issue: Issue, status: str, when: datetime | None = None) -> None:
         """Mark done; the first close time is kept (a second close must not move it)."""

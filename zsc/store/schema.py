@@ -135,13 +135,20 @@ def _v7_first_response(db: pw.Database) -> None:
         migrate(migrator(db).add_column(Issue._meta.table_name, "first_response_at", Issue.first_response_at))
 
 
+def _v8_status_reaction(db: pw.Database) -> None:
+    """v8: the status reaction zsc last set on each thread, so it is changed, not added to."""
+    columns = {c.name for c in db.get_columns(Issue._meta.table_name)}
+    if "status_reaction" not in columns:
+        migrate(migrator(db).add_column(Issue._meta.table_name, "status_reaction", Issue.status_reaction))
+
+
 def migrator(db: pw.Database):
     return PostgresqlMigrator(db) if isinstance(db, pw.PostgresqlDatabase) else SqliteMigrator(db)
 
 
 # Each step moves the schema one version forward; never edit a shipped step, add one.
 MIGRATIONS: list[Callable[[pw.Database], None]] = [_v2_operations, _v3_ticket_flags, _v4_failing_items, _v5_reply_counts,
-                                                 _v6_pending_oncall, _v7_first_response]
+                                                 _v6_pending_oncall, _v7_first_response, _v8_status_reaction]
 SCHEMA_VERSION = 1 + len(MIGRATIONS)
 
 

@@ -97,7 +97,7 @@ def set_up_started(ctx: SyncContext, ticket_id: int) -> bool:
 def is_new_email(ctx: SyncContext, ticket: Ticket) -> bool:
     """Came in by email, to our group, since zsc started (or --since): older mail was
     never ours to post, and the export also shows old tickets when they change."""
-    if ticket.via_channel != "email" or ticket.group_id != ctx.config.zendesk.group_id or ticket.status in NOT_NEW:
+    if ticket.via_channel != "email" or ticket.group_id != ctx.channel_config.group_id or ticket.status in NOT_NEW:
         return False
     start = ctx.store.checkpoint(keys.EXPORT_START)  # always set before the first poll
     created = zendesk_time(ticket.created_at)

@@ -86,6 +86,17 @@ def slack_history_read(channel: str) -> str:
     return f"slack:{channel}:history_read"
 
 
+def slack_start(channel: str) -> str:
+    """When zsc first watched `channel`: in reaction mode only messages since then can open tickets."""
+    return f"watch:start:{channel}"
+
+
+def reaction_note_ref(ticket_id: int) -> str:
+    """The internal note naming who opened a ticket by reacting."""
+    return f"reacted:{ticket_id}"
+
+
+CHANNEL_POLLERS = "ha:channel_pollers"  # which instance polls which channel (JSON), for `zsc status`
 OLD_SWEEP = "slack:old_thread_sweep"  # the last old thread asked for replies
 EXPORT_CURSOR = "zendesk:export_cursor"  # the incremental export's after_cursor
 EXPORT_START = "zendesk:export_start"  # where the export (re)starts, epoch seconds; also "mail since"
