@@ -127,3 +127,172 @@ def test_status_lists_each_channel(two, clock):
     assert channels[CHANNEL]["open_issues"] == 0
     assert channels[CHANNEL]["interval"] == channels[PLATFORM]["interval"] == 3.0
     assert f"{PLATFORM}: group {world.platform_group}" in world.zsc("status").output
+
+
+# ---------------------------------------------------------------- reaction mode
+
+@pytest.fixture
+def reacting(world):
+    """CPLATFORM in reaction mode (:ticket:), besides [slack] channel in "all" mode."""
+    world.sim.slack.add_channel(PLATFORM, "platform")
+    world.sim.slack.add_user("UROBOT", "robot", real_name="Some Bot", is_bot=True)
+    world.write_config(extra=f'[[channels]]\nid = "{PLATFORM}"\nmode = "reaction"\nreaction = "ticket"\n')
+    return world
+
+
+def test_reaction_mode_opens_one_ticket_only_when_a_person_reacts(reacting, clock):
+    world = reacting
+    sync_ok(world)
+    ts = world.sim.slack.post(PLATFORM, "UANN", "Build cache corrupt?")
+    world.sim.slack.post(PLATFORM, "UBOB", "same here since 9:00", thread_ts=ts)
+    clock.tick(2)
+    sync_ok(world)
+    assert world.tickets() == []  # no reaction, no ticket
+
+    world.sim.slack.react(PLATFORM, ts, "UROBOT", "ticket")  # a bot's reaction does not count
+    world.sim.slack.react(PLATFORM, ts, "UCAT", "eyes")  # nor another emoji
+    clock.tick(2)
+    sync_ok(world)
+    assert world.tickets() == []
+
+    world.sim.slack.react(PLATFORM, ts, "UCAT", "ticket")
+    clock.tick(2)
+    sync_ok(world)
+    ticket = world.only_ticket()
+    requester = world.sim.zendesk.desk.users[ticket["requester_id"]]
+    assert requester.email == "ann@example.com"  # the message's author asks, not the person who reacted
+    comments = world.comments(ticket["id"])
+    assert "Build cache corrupt?" in comments[0]["body"] and "same here since 9:00" in comments[0]["body"]
+    notes = [c["body"] for c in comments if not c["public"]]
+    assert any("Cat" in n and ":ticket:" in n for n in notes), notes
+    assert any("Ticket" in t and str(ticket["id"]) in t for t in bot_texts(world, PLATFORM, ts))
+
+    # The earlier reply is not written again; later ones are mirrored as usual.
+    world.sim.slack.post(PLATFORM, "UBOB", "and now the tests fail", thread_ts=ts)
+    clock.tick(2)
+    sync_ok(world)
+    bodies = [c["body"] for c in world.comments(ticket["id"])]
+    assert sum("same here since 9:00" in b for b in bodies) == 1
+    assert sum("and now the tests fail" in b for b in bodies) == 1
+
+    # Taking the reaction back (or reacting again) changes nothing.
+    writes = world.writes()
+    world.sim.slack.unreact(PLATFORM, ts, "UCAT", "ticket")
+    clock.tick(2)
+    sync_ok(world)
+    world.sim.slack.react(PLATFORM, ts, "UANN", "ticket")
+    clock.tick(2)
+    sync_ok(world)
+    assert world.writes() == writes and len(world.tickets()) == 1
+
+
+def test_reaction_mode_ignores_messages_from_before_zsc_watched(reacting, clock):
+    world = reacting
+    old = world.sim.slack.post(PLATFORM, "UANN", "an old question")
+    clock.tick(5)
+    sync_ok(world)  # first run: the channel is watched from now
+    world.sim.slack.react(PLATFORM, old, "UCAT", "ticket")
+    clock.tick(2)
+    sync_ok(world)
+    assert world.tickets() == []
+    # The "all" channel still opens tickets for every message.
+    world.ask("Printer jammed")
+    clock.tick(2)
+    sync_ok(world)
+    assert len(world.tickets()) == 1
+
+
+# ---------------------------------------------------------------- status reactions
+
+REACTION_SCOPES = ("channels:history", "groups:history", "channels:read", "groups:read", "chat:write",
+                   "users:read", "users:read.email", "reactions:write", "chat:write.customize")
+
+
+@pytest.fixture
+def glance(world):
+    world.sim.slack.add_token(world.sim.slack.bot_token, REACTION_SCOPES)
+    world.write_config(extra="[status_reactions]\nenabled = true\n")
+    return world
+
+
+def zsc_reactions(world, channel: str, ts: str) -> list[str]:
+    me = world.sim.slack.workspace.bot_user_id
+    [parent] = [m for m in world.sim.slack.messages(channel) if m["ts"] == ts]
+    return [r["name"] for r in parent.get("reactions", []) if me in r["users"]]
+
+
+def test_status_reaction_follows_the_ticket_one_at_a_time(glance, clock):
+    world = glance
+    sync_ok(world)
+    ts = world.ask("VPN is down")
+    sync_ok(world)
+    ticket_id = world.only_ticket()["id"]
+    assert zsc_reactions(world, CHANNEL, ts) == ["eyes"]
+    world.sim.slack.react(CHANNEL, ts, "UCAT", "eyes")  # a person's own reactions are left alone
+    for status, shown in [("pending", "hourglass_flowing_sand"), ("hold", "hourglass_flowing_sand"),
+                          ("solved", "white_check_mark"), ("open", "eyes")]:
+        world.sim.zendesk.set_status(ticket_id, status)
+        clock.tick(2)
+        sync_ok(world)  # within one Zendesk cycle
+        assert zsc_reactions(world, CHANNEL, ts) == [shown], status
+    [eyes] = [r for r in next(m for m in world.sim.slack.messages(CHANNEL) if m["ts"] == ts)["reactions"]
+              if r["name"] == "eyes"]
+    assert "UCAT" in eyes["users"]
+    calls = world.sim.slack.calls["reactions.add"] + world.sim.slack.calls["reactions.remove"]
+    clock.tick(2)
+    sync_ok(world)
+    assert world.sim.slack.calls["reactions.add"] + world.sim.slack.calls["reactions.remove"] == calls  # idle: none
+
+
+def test_status_reaction_after_a_kill_mid_change_ends_with_exactly_one(glance):
+    """Real time: the killed child process does not share a frozen clock."""
+    world = glance
+    sync_ok(world)
+    ts = world.ask("VPN is down")
+    sync_ok(world)
+    ticket_id = world.only_ticket()["id"]
+    world.sim.zendesk.set_status(ticket_id, "pending")
+    world.sim.slack.inject("reactions.add", "slow", times=1, delay=30)
+    world.kill_sync_when(lambda: "hourglass_flowing_sand" in zsc_reactions(world, CHANNEL, ts), "the new reaction")
+    assert sorted(zsc_reactions(world, CHANNEL, ts)) == ["eyes", "hourglass_flowing_sand"]  # cut mid-change
+    world.sync_until_clean()
+    assert zsc_reactions(world, CHANNEL, ts) == ["hourglass_flowing_sand"]
+
+
+def test_without_the_scope_status_reactions_are_skipped_and_the_sync_goes_on(world, clock):
+    world.write_config(extra="[status_reactions]\nenabled = true\n")  # the default token lacks reactions:write
+    sync_ok(world)
+    ts = world.ask("VPN is down")
+    result = sync_ok(world)
+    assert len(world.tickets()) == 1 and zsc_reactions(world, CHANNEL, ts) == []
+    ticket_id = world.only_ticket()["id"]
+    world.sim.zendesk.agent_comment(ticket_id, world.other_agent, "Looking")
+    clock.tick(2)
+    sync_ok(world)
+    assert any("Looking" in t for t in world.bot_texts(ts))
+    assert result.exit_code == 0
+
+
+# ---------------------------------------------------------------- post_as_agent
+
+def test_post_as_agent_shows_the_agents_name_and_photo(world, clock):
+    world.sim.slack.add_token(world.sim.slack.bot_token, REACTION_SCOPES)
+    world.sim.zendesk.set_photo(world.other_agent, "https://sim.zendesk.test/photos/zoe.png")
+    world.write_config(extra="")
+    text = world.config_path.read_text().replace("[slack]\n", "[slack]\npost_as_agent = true\n", 1)
+    world.config_path.write_text(text)
+    sync_ok(world)
+    ts = world.ask("VPN is down")
+    sync_ok(world)
+    ticket_id = world.only_ticket()["id"]
+    world.sim.zendesk.agent_comment(ticket_id, world.other_agent, "Restarting the VPN")
+    clock.tick(2)
+    sync_ok(world)
+    [post] = [m for m in world.thread(ts) if "Restarting the VPN" in m.get("text", "")]
+    assert post["username"] == "Zoe Agent" and post["icons"]["image_48"].endswith("zoe.png")
+    assert post["bot_id"] and "(Zendesk)" in post["text"] and "*Zoe Agent*" not in post["text"]
+    # Still recognised as zsc's own: nothing goes back to Zendesk.
+    comments = len(world.comments(ticket_id))
+    clock.tick(2)
+    sync_ok(world)
+    assert len(world.comments(ticket_id)) == comments

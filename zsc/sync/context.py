@@ -98,6 +98,7 @@ class SyncContext:
     # and, in the Zendesk poll, per ticket (its issue's channel, or its group's for email).
     current_channel: str | None = None
     bots: dict[str, bool] = field(default_factory=dict)  # Slack user id -> is a bot (reaction mode), per process
+    photos: dict[int, str | None] = field(default_factory=dict)  # Zendesk user -> photo URL (post_as_agent), per process
     reactions_off: bool = False  # status reactions refused for a missing scope: said once, then skipped
     last_polled: dict[str, float] = field(default_factory=dict)  # channel -> when its Slack poll last ran (monotonic)
 

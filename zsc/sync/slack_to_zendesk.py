@@ -125,7 +125,7 @@ def create_ticket(ctx: SyncContext, message: Message, with_replies: bool = False
             opened_at=ts_time(ts))
         ctx.store.record_item(issue, TO_ZENDESK, "message", slack_ts=ts, comment_id=first_comment)
         for reply in earlier:  # in the first comment: never written again
-            ctx.store.record_item(issue, TO_ZENDESK, "context", slack_ts=reply.ts, comment_id=first_comment)
+            ctx.store.record_item(issue, TO_ZENDESK, "context", slack_ts=reply.ts)
 
     ticket_id, _ = create_ticket_once(ctx, key, "ticket", None, ext, do, record)
     issue = ctx.store.issue_by_ticket(ticket_id)
