@@ -296,3 +296,38 @@ def test_post_as_agent_shows_the_agents_name_and_photo(world, clock):
     clock.tick(2)
     sync_ok(world)
     assert len(world.comments(ticket_id)) == comments
+
+
+# ---------------------------------------------------------------- per-channel reports
+
+def test_a_channel_with_report_true_gets_its_own_report_of_its_issues(world):
+    from zsc.config import load_config
+    from zsc.sync.daily_report import maybe_post_report
+    from zsc.sync.engine import build_engine
+
+    world.sim.slack.add_channel(PLATFORM, "platform")
+    world.write_config(extra=f'[[channels]]\nid = "{PLATFORM}"\nreport = true\n')
+    with freeze_time("2024-03-04 08:00:00", tick=True) as clock:
+        sync_ok(world)
+        clock.tick(2)
+        world.ask("Printer jammed")
+        world.sim.slack.post(PLATFORM, "UANN", "Kubernetes node down")
+        world.sim.slack.post(PLATFORM, "UANN", "DNS flaky")
+        sync_ok(world)
+        clock.move_to("2024-03-04 09:00:10")
+        ctx = build_engine(load_config(world.config_path)).ctx
+        try:
+            assert maybe_post_report(ctx, st.utcnow()) is True
+            clock.tick(30)
+            assert maybe_post_report(ctx, st.utcnow()) is False  # once a day, each
+        finally:
+            ctx.store.close()
+
+    def report_posts(channel):
+        return [m["text"] for m in world.sim.slack.messages(channel)
+                if ((m.get("metadata") or {}).get("event_payload") or {}).get("ref", "").startswith("report:")]
+
+    [own] = report_posts(PLATFORM)
+    [everything] = report_posts(CHANNEL)  # [report] channel defaults to [slack] channel: all channels
+    assert "Kubernetes" in own and "DNS flaky" in own and "Printer" not in own
+    assert all(s in everything for s in ("Kubernetes", "DNS flaky", "Printer")), everything

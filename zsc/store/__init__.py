@@ -349,31 +349,41 @@ class Store:
                                     & Issue.first_response_at.is_null(True)).count()
 
     # ---- issues for the report (naive UTC bounds) ----
-    def closed_between(self, start: datetime, end: datetime) -> list[Issue]:
-        return list(Issue.select().where((Issue.closed_at >= start) & (Issue.closed_at < end))
+    # The report queries take `channel` to count one channel's issues only (its own report).
+    def closed_between(self, start: datetime, end: datetime, channel: str | None = None) -> list[Issue]:
+        return list(_in_channel(Issue.select().where((Issue.closed_at >= start) & (Issue.closed_at < end)), channel)
                     .order_by(Issue.closed_at, Issue.id))
 
-    def open_at(self, moment: datetime) -> list[Issue]:
+    def open_at(self, moment: datetime, channel: str | None = None) -> list[Issue]:
         """Issues opened by `moment` and not closed by then, oldest first."""
         still_open = Issue.closed_at.is_null(True) & Issue.status.not_in(DONE_STATUSES)
-        return list(Issue.select().where((Issue.opened_at <= moment) & (still_open | (Issue.closed_at > moment)))
-                    .order_by(Issue.opened_at, Issue.id))
+        query = Issue.select().where((Issue.opened_at <= moment) & (still_open | (Issue.closed_at > moment)))
+        return list(_in_channel(query, channel).order_by(Issue.opened_at, Issue.id))
 
-    def opened_times(self, start: datetime, end: datetime) -> list[datetime]:
-        return [row.opened_at for row in
-                Issue.select(Issue.opened_at).where((Issue.opened_at >= start) & (Issue.opened_at < end))]
+    def opened_times(self, start: datetime, end: datetime, channel: str | None = None) -> list[datetime]:
+        query = Issue.select(Issue.opened_at).where((Issue.opened_at >= start) & (Issue.opened_at < end))
+        return [row.opened_at for row in _in_channel(query, channel)]
 
-    def responded_between(self, start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
+    def responded_between(self, start: datetime, end: datetime,
+                          channel: str | None = None) -> list[tuple[datetime, datetime]]:
         """(opened_at, first_response_at) of issues first answered within the bounds."""
         query = Issue.select(Issue.opened_at, Issue.first_response_at).where(
             (Issue.first_response_at >= start) & (Issue.first_response_at < end))
-        return [(row.opened_at, row.first_response_at) for row in query]
+        return [(row.opened_at, row.first_response_at) for row in _in_channel(query, channel)]
 
-    def resolved_between(self, start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
+    def resolved_between(self, start: datetime, end: datetime,
+                         channel: str | None = None) -> list[tuple[datetime, datetime]]:
         """(opened_at, closed_at) of issues closed within the bounds."""
         query = Issue.select(Issue.opened_at, Issue.closed_at).where(
             (Issue.closed_at >= start) & (Issue.closed_at < end))
-        return [(row.opened_at, row.closed_at) for row in query]
+        return [(row.opened_at, row.closed_at) for row in _in_channel(query, channel)]
+
+    def channel_report_ts(self, channel: str, day: str) -> str | None:
+        """The post of `channel`'s own daily report for `day`, if it was posted."""
+        return self.checkpoint(f"report:{channel}:{day}")
+
+    def record_channel_report(self, channel: str, day: str, slack_ts: str) -> None:
+        self.set_checkpoint(f"report:{channel}:{day}", slack_ts)
 
     def oldest_open_at(self) -> datetime | None:
         return Issue.select(pw.fn.MIN(Issue.opened_at)).where(Issue.status.not_in(DONE_STATUSES)).scalar()
@@ -662,3 +672,7 @@ def _remember(recorded: _Recorded, slack_ts: str | None, comment_id: int | None,
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _in_channel(query: Any, channel: str | None) -> Any:
+    return query.where(Issue.channel == channel) if channel else query
