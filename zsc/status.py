@@ -122,7 +122,7 @@ def _channels(store: Store, config: Any) -> list[dict[str, Any]]:
     from zsc.sync.channels import channel_intervals, channel_pollers
 
     intervals = channel_intervals(config)
-    pollers = channel_pollers(store)
+    pollers = channel_pollers(store, [c.id for c in config.channel_list]) if config.daemon.ha else {}
     return [{"id": c.id, "group_id": c.group_id, "mode": c.mode, "interval": intervals[c.id],
              "open_issues": store.count_open_issues(c.id), "polled_by": pollers.get(c.id)}
             for c in config.channel_list]

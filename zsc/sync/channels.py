@@ -29,15 +29,9 @@ def channel_intervals(config: "Config") -> dict[str, float]:
     return {c.id: interval for c in config.channel_list}
 
 
-def channel_pollers(store) -> dict[str, str]:
-    """Which instance polls each channel (several instances sharing the store: [daemon] ha)."""
-    import json
-
+def channel_pollers(store, channels: list[str]) -> dict[str, str]:
+    """Which instance last took each channel (several instances sharing the store: [daemon] ha)."""
     from zsc.sync import keys
 
-    raw = store.checkpoint(keys.CHANNEL_POLLERS)
-    try:
-        data = json.loads(raw) if raw else {}
-    except ValueError:
-        return {}
-    return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
+    found = {c: store.checkpoint(keys.channel_poller(c)) for c in channels}
+    return {c: who for c, who in found.items() if who}

@@ -100,6 +100,7 @@ class SyncContext:
     bots: dict[str, bool] = field(default_factory=dict)  # Slack user id -> is a bot (reaction mode), per process
     photos: dict[int, str | None] = field(default_factory=dict)  # Zendesk user -> photo URL (post_as_agent), per process
     reactions_off: bool = False  # status reactions refused for a missing scope: said once, then skipped
+    only_channels: set[str] | None = None  # several instances share the channels: this one polls these
     last_polled: dict[str, float] = field(default_factory=dict)  # channel -> when its Slack poll last ran (monotonic)
 
     @property

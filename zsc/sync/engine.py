@@ -437,6 +437,8 @@ def poll_slack_channels(ctx: SyncContext, all_due: bool = False) -> None:
     order = busiest_first(ctx, [c.id for c in ctx.config.channel_list])
     failures: list[Exception] = []
     for channel in order:
+        if ctx.only_channels is not None and channel not in ctx.only_channels:
+            continue  # another instance polls it ([daemon] ha on Postgres)
         last = ctx.last_polled.get(channel)
         if not all_due and last is not None and now - last < intervals[channel] - 0.5:
             continue

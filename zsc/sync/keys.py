@@ -96,7 +96,10 @@ def reaction_note_ref(ticket_id: int) -> str:
     return f"reacted:{ticket_id}"
 
 
-CHANNEL_POLLERS = "ha:channel_pollers"  # which instance polls which channel (JSON), for `zsc status`
+def channel_poller(channel: str) -> str:
+    """Which instance polls `channel` ([daemon] ha on Postgres), for `zsc status`."""
+    return f"ha:poller:{channel}"
+
 OLD_SWEEP = "slack:old_thread_sweep"  # the last old thread asked for replies
 EXPORT_CURSOR = "zendesk:export_cursor"  # the incremental export's after_cursor
 EXPORT_START = "zendesk:export_start"  # where the export (re)starts, epoch seconds; also "mail since"
