@@ -149,7 +149,8 @@ class Daemon:
         self.active_since = utcnow()
         self.install_jobs()
         self.started = True
-        logger.info("zsc active: channel {} every {}s, Zendesk every {}s", self.config.slack.channel,
+        logger.info("zsc active: channel {} every {}s, Zendesk every {}s",
+                    ", ".join(c.id for c in self.config.channel_list),
                     self.config.sync.slack_interval, self.config.sync.zendesk_interval)
 
     @property

@@ -331,3 +331,20 @@ def test_a_channel_with_report_true_gets_its_own_report_of_its_issues(world):
     [everything] = report_posts(CHANNEL)  # [report] channel defaults to [slack] channel: all channels
     assert "Kubernetes" in own and "DNS flaky" in own and "Printer" not in own
     assert all(s in everything for s in ("Kubernetes", "DNS flaky", "Printer")), everything
+
+
+def test_channels_alone_without_slack_channel(world, clock):
+    """[[channels]] entries only: each is checked at start and mirrored."""
+    world.sim.slack.add_channel(PLATFORM, "platform")
+    world.write_config(extra=f'[[channels]]\nid = "{CHANNEL}"\n\n[[channels]]\nid = "{PLATFORM}"\n')
+    text = world.config_path.read_text().replace(f'channel = "{CHANNEL}"\n', "", 1)
+    world.config_path.write_text(text)
+    checked = world.zsc("auth", "check")
+    assert checked.exit_code == 0, checked.output
+    assert f"Slack channel {CHANNEL}" in checked.output and f"Slack channel {PLATFORM}" in checked.output
+    sync_ok(world)
+    world.sim.slack.post(PLATFORM, "UANN", "Kubernetes node down")
+    world.ask("Printer jammed")
+    clock.tick(2)
+    sync_ok(world)
+    assert len(world.tickets()) == 2
