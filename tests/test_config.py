@@ -110,7 +110,8 @@ def test_minimal_config_gets_documented_defaults(load, tmp_path):
     assert c.slack.api_url == "https://slack.com/api/"
     assert c.slack.allowed_bot_ids == ()
     assert c.slack.scopes == ("channels:history", "groups:history", "channels:read", "groups:read", "chat:write",
-                              "users:read", "users:read.email", "files:read", "files:write")
+                              "users:read", "users:read.email", "files:read", "files:write", "reactions:read",
+                              "reactions:write", "chat:write.customize")
     assert c.files.enabled is True and c.files.max_bytes == 20971520
     assert c.zendesk.oauth_token == ""
     assert c.zendesk.requester_from_slack is True
@@ -831,7 +832,10 @@ def test_example_commented_values_are_valid_and_equal_defaults(tmp_path):
     plain = load_config(path, {**env, "ZSC_SLACK_TOKEN": "xoxb-…"})
     sample = Keyword(match=("password reset", "reset my password"), reply=find_setting("keywords", "reply").example)
     assert everything.keywords == (sample,)
-    assert dataclasses.replace(everything, keywords=()) == plain
+    entry = cfg.ChannelEntry(id="C0PLATFORM", group_id=360000000001, mode="all", reaction="ticket",
+                             tags=("platform",), report=False)
+    assert everything.channels == (entry,)
+    assert dataclasses.replace(everything, keywords=(), channels=()) == plain
 
 
 def test_every_setting_is_documented_in_both_files():

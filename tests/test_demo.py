@@ -13,6 +13,8 @@ def test_demo_shows_the_whole_flow_and_exits_0():
                      "`resolve` | `resolve ticket`", "was marked solved in Zendesk",
                      "The internal note stayed in Zendesk.", "zsc stopped cleanly (exit 0)",
                      "Time to first response (wall-clock time):", "last 7 days median ",
-                     "Time to resolution (wall-clock time):", "*no first response* for "):
+                     "Time to resolution (wall-clock time):", "*no first response* for ",
+                     "zsc reacts: :hourglass_flowing_sand:", "zsc reacts: :white_check_mark:",
+                     "Slack #platform", "(group Platform)"):
         assert expected in out, expected
     assert "load balancer" not in "".join(line for line in out.splitlines() if line.strip().startswith("Slack"))

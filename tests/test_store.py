@@ -214,6 +214,23 @@ def test_unsupported_url_is_a_config_error():
         st.Store("mysql://root@localhost/x")
 
 
+def test_upgrade_from_v7_adds_the_status_reaction_in_place(store_url):
+    s = st.Store(store_url)
+    make_issue(s, ticket=11)
+    # Schema v7: no status_reaction column.
+    stm_schema.migrate(stm_schema.migrator(s.db).drop_column("issue", "status_reaction"))
+    stm.upsert(stm.Meta, key="schema_version", value="7")
+    s.close()
+
+    s = st.Store(store_url)
+    assert s.schema_version() == st.SCHEMA_VERSION
+    issue = s.issue_by_ticket(11)
+    assert s.status_reaction(issue) is None
+    s.set_status_reaction(issue, "eyes")
+    assert s.status_reaction(s.issue_by_ticket(11)) == "eyes"
+    s.close()
+
+
 def test_upgrade_from_v6_adds_first_response_in_place(store_url):
     s = st.Store(store_url)
     make_issue(s, ticket=9)

@@ -25,7 +25,7 @@ from loguru import logger
 
 from zsc import runtime
 from zsc.errors import UserError
-from zsc.locks import FileLock, LockUnavailable, NoLock, PidFile, leader_lock
+from zsc.locks import FileLock, LockUnavailable, NoLock, PidFile, SharedWork, leader_lock
 from zsc.notify import Notifier
 from zsc.runtime import Stopping
 from zsc.store import StoreError, utcnow
@@ -55,7 +55,8 @@ class Daemon:
         self.since = since
         self.notifier = notifier or Notifier()  # a no-op outside systemd
         # A dry run writes nothing, so it may run beside the real one: it takes no lock.
-        self.lock = lock or (NoLock() if config.sync.dry_run else leader_lock(config.database.url))
+        self.lock = lock or (NoLock() if config.sync.dry_run else daemon_lock(config))
+        self._shared_standby = False  # sharing the work: told that this instance has none yet
         self.log_file = log_file
         self.log_overrides = {k: v for k, v in (log_overrides or {}).items() if v}
         self.credentials_checked = False
@@ -140,15 +141,56 @@ class Daemon:
         database connection is ever shared with a parent process."""
         from zsc.sync import build_engine
 
-        self.engine = build_engine(self.config)
-        self.engine.start(self.since, leader={"host": socket.gethostname(), "pid": os.getpid(),
-                                              "since": utcnow().isoformat(timespec="seconds") + "Z"})
+        with self.lock.setting_up() if self.sharing else nullcontext():
+            self.engine = build_engine(self.config)
+            # Sharing the work, the record names who polls Zendesk: set when that is taken.
+            self.engine.start(self.since, leader=None if self.sharing else self._leader_record())
         self.since = None  # a takeover after a lost lock must not rewind again
         self.active_since = utcnow()
         self.install_jobs()
         self.started = True
-        logger.info("zsc active: channel {} every {}s, Zendesk every {}s", self.config.slack.channel,
+        logger.info("zsc active: channel {} every {}s, Zendesk every {}s",
+                    ", ".join(c.id for c in self.config.channel_list),
                     self.config.sync.slack_interval, self.config.sync.zendesk_interval)
+
+    @property
+    def sharing(self) -> bool:
+        return isinstance(self.lock, SharedWork)
+
+    def _leader_record(self) -> dict[str, Any]:
+        return {"host": socket.gethostname(), "pid": os.getpid(), "since": utcnow().isoformat(timespec="seconds") + "Z"}
+
+    def take_share(self, source: str) -> bool:
+        """[daemon] ha on Postgres: whether this instance polls `source` now (its share
+        of the channels, or the Zendesk side), taking and giving up work as instances
+        come and go (zsc.locks.SharedWork)."""
+        from zsc.sync import keys
+
+        store = self.engine.store
+        if source == "zendesk":
+            had = "zendesk" in self.lock.mine
+            if not self.lock.take("zendesk"):
+                return False
+            if not had:
+                logger.info("took over the Zendesk poll and the daily report")
+                store.set_leader(self._leader_record())
+            return True
+        polled, taken, given = self.lock.share([c.id for c in self.config.channel_list])
+        for channel in sorted(given):
+            logger.info("handed channel {} over to another instance", channel)
+        for channel in sorted(taken):
+            logger.info("took over channel {}", channel)
+            store.set_checkpoint(keys.channel_poller(channel), f"{socket.gethostname()} pid {os.getpid()}")
+        self.engine.ctx.only_channels = polled
+        if not polled and "zendesk" not in self.lock.mine:
+            if not self._shared_standby:
+                status = f"standby: {self.lock.holder()} is active; taking over its share when it stops"
+                logger.info(status)
+                self.standby_status = status
+            self._shared_standby = True
+        else:
+            self._shared_standby = False
+        return bool(polled)
 
     def install_jobs(self) -> None:
         import schedule
@@ -166,6 +208,9 @@ class Daemon:
             return False
         if not self.lock.held():
             raise LostLeadership()
+        if self.sharing and not self.take_share(source):
+            self.healthy[source] = True  # another instance does this: nothing failed here
+            return True
         started = time.monotonic()
         try:
             result = self.engine.poll(source)
@@ -415,6 +460,8 @@ class ReportJob:
             return
         if not self.daemon.lock.held():
             return  # only the active zsc posts; its next poll notices and steps down
+        if self.daemon.sharing and "zendesk" not in self.daemon.lock.mine:
+            return  # sharing the work: the instance polling Zendesk posts it
         day = local_today(engine.config.report, now)
         if engine.dry_run and self.dry_done == day:
             return  # a dry run records nothing, so remember here that today is done
@@ -430,6 +477,14 @@ class ReportJob:
             (log.error if isinstance(exc, UserError) else log.exception)(  # a bug gets its traceback
                 "daily report for {} not posted, trying again in {:.0f} min: {}", day,
                 REPORT_RETRY.total_seconds() / 60, exc)
+
+
+def daemon_lock(config):
+    """The leader lock; with [daemon] ha on Postgres, the work shared among the instances."""
+    url = config.database.url
+    if config.daemon.ha and not url.startswith("sqlite:"):
+        return SharedWork(url)
+    return leader_lock(url)
 
 
 def run_forever(config, since: datetime | None = None, detach: bool = False, pidfile: str | None = None,

@@ -20,6 +20,9 @@ from zsc.simulator import Simulator
 from zsc.simulator.team import api_sections, pagerduty_section
 
 CHANNEL = "CSUPPORT"
+PLATFORM = "CPLATFORM"
+SCOPES = ("channels:history", "groups:history", "channels:read", "groups:read", "chat:write", "users:read",
+          "users:read.email", "reactions:read", "reactions:write", "chat:write.customize")
 STEP_TIMEOUT = 20.0
 SCREENSHOT = b"\x89PNG\r\n\x1a\n" + b"\x00" * 2048  # stands in for a real screenshot
 
@@ -31,10 +34,13 @@ class Demo:
         self.seen: set[tuple] = set()
         zd = sim.zendesk
         sim.slack.add_channel(CHANNEL, "support")
+        sim.slack.add_channel(PLATFORM, "platform")
+        sim.slack.add_token(sim.slack.bot_token, SCOPES)  # status reactions need reactions:write
         sim.slack.add_user("UANN", "ann", email="ann@example.com", real_name="Ann Example", display_name="Ann")
         self.bot = zd.add_agent("zsc bot", "zsc-bot@example.com")
         self.agent = zd.add_agent("Zoe (support)", "zoe@example.com")
         self.group = zd.add_group("Support", agent_ids=[self.bot, self.agent])
+        self.platform_group = zd.add_group("Platform", agent_ids=[self.bot, self.agent])
         zd.add_api_token("zsc-bot@example.com", "demo-zendesk-token")
         sim.pagerduty.add_api_key("demo-pagerduty-key")
         sim.pagerduty.set_oncall("PDEMO", 1, [("Priya Primary", "priya@example.com")])
@@ -47,18 +53,26 @@ class Demo:
         sections["database"] = {"url": f"sqlite:///{workdir}/zsc.db"}
         sections["sync"] = {"slack_interval": 0.5, "zendesk_interval": 0.5}
         sections["report"] = {"enabled": False}
-        self.config.write_text(to_toml(sections))
+        sections["status_reactions"] = {"enabled": True}
+        self.config.write_text(to_toml(sections) + f'\n[[channels]]\nid = "{PLATFORM}"\n'
+                               f'group_id = {self.platform_group}\ntags = ["platform"]\n')
 
     # ---- showing what happened ----
     def show_new(self) -> None:
         slack, zd = self.sim.slack, self.sim.zendesk
-        for message in slack.messages(CHANNEL):
-            self._print(("slack", message["ts"]), "Slack #support", self.who(message), with_files(message))
-            for reply in slack.thread(CHANNEL, message["ts"]):
-                self._print(("slack", reply["ts"]), "Slack thread", self.who(reply), with_files(reply))
+        for channel, name in ((CHANNEL, "#support"), (PLATFORM, "#platform")):
+            for message in slack.messages(channel):
+                self._print(("slack", message["ts"]), f"Slack {name}", self.who(message), with_files(message))
+                shown = self.status_reactions(channel, message["ts"])
+                if shown:
+                    self._print(("reaction", message["ts"], *shown), f"Slack {name}", "zsc reacts",
+                                " ".join(f":{r}:" for r in shown))
+                for reply in slack.thread(channel, message["ts"]):
+                    self._print(("slack", reply["ts"]), "Slack thread", self.who(reply), with_files(reply))
+        groups = {self.group: "Support", self.platform_group: "Platform"}
         for ticket in zd.tickets():
             self._print(("ticket", ticket["id"], ticket["status"]), f"Zendesk #{ticket['id']}", "status",
-                        f"{ticket['status']} — {ticket['subject']}")
+                        f"{ticket['status']} — {ticket['subject']} (group {groups.get(ticket['group_id'], '?')})")
             for comment in zd.comments(ticket["id"]):
                 kind = "public" if comment["public"] else "internal note"
                 author = zd.user(comment["author_id"])["name"]
@@ -90,6 +104,11 @@ class Demo:
         user = self.sim.slack.users.get(message.get("user"), {})
         return user.get("real_name") or message.get("user", "?")
 
+    def status_reactions(self, channel: str, ts: str) -> list[str]:
+        me = self.sim.slack.workspace.bot_user_id
+        [message] = [m for m in self.sim.slack.messages(channel) if m["ts"] == ts] or [{}]
+        return [r["name"] for r in message.get("reactions", []) if me in r["users"]]
+
     def bot_replies(self, thread_ts: str) -> list[str]:
         return [m["text"] for m in self.sim.slack.thread(CHANNEL, thread_ts) if m.get("bot_id")]
 
@@ -117,12 +136,24 @@ class Demo:
         slack.post(CHANNEL, "UANN", "help", thread_ts=ts)
         self.wait_for("the help reply", lambda: any("resolve" in t and "help" in t for t in self.bot_replies(ts)))
 
+        step("Zoe sets the ticket pending: the thread's status reaction follows")
+        zd.set_status(ticket, "pending", self.agent)
+        self.wait_for("the pending reaction",
+                      lambda: self.status_reactions(CHANNEL, ts) == ["hourglass_flowing_sand"])
+
         step("Zoe solves the ticket in Zendesk")
         zd.solve(ticket, self.agent)
         self.wait_for("the solved notice", lambda: any("solved" in t for t in self.bot_replies(ts)))
+        self.wait_for("the solved reaction", lambda: self.status_reactions(CHANNEL, ts) == ["white_check_mark"])
+
+        step("Bob asks in #platform: a second channel, its own Zendesk group")
+        slack.add_user("UBOB", "bob", email="bob@example.com", real_name="Bob Builder", display_name="Bob")
+        slack.post(PLATFORM, "UBOB", "The build cache is full on runner-3")
+        self.wait_for("the platform ticket",
+                      lambda: any(t["group_id"] == self.platform_group for t in zd.tickets()))
         step("Ann asks something else; nobody has answered it yet (the report marks it)")
         slack.post(CHANNEL, "UANN", "Can I get access to the billing dashboard?")
-        self.wait_for("the second ticket", lambda: len(zd.tickets()) == 2)
+        self.wait_for("the third ticket", lambda: len(zd.tickets()) == 3)
         internal = any("load balancer" in t for t in self.bot_replies(ts))
         print("\n  The internal note stayed in Zendesk." if not internal else "\n  BUG: the internal note leaked!")
         if internal:

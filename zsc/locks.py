@@ -339,3 +339,117 @@ def make_parent_directory(path: str) -> None:
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
+
+
+class SharedWork(PgLock):
+    """`[daemon] ha = true` on Postgres: every live instance polls, each its share.
+
+    Each instance holds LEADER_KEY *shared* (so a one-shot `sync-once` or
+    `check-missing --fix`, which takes it exclusively, still cannot race the daemons,
+    and a non-HA daemon keeps them out), and one advisory lock per piece of work it
+    does: "zendesk" (the Zendesk poll and the report; whoever takes it first) and
+    "channel:<id>" for each channel it polls. The server drops a dead instance's locks
+    with its session, so its work is free at once.
+
+    Channels are spread evenly and deterministically: the live instances (their lock
+    sessions, named "zsc leader lock (...)") sorted by server pid, the channels sorted, channel i
+    belongs to instance i mod N. Before each Slack poll an instance gives up channels
+    that now belong to another live instance and takes its own once they are free; a
+    channel is only ever handed over between two polls, so two instances never poll
+    the same channel at once, and its cursors are in the store, so nothing is lost."""
+
+    APP = "zsc leader lock"  # the lock session's application_name (PgLock's): counts the live instances
+
+    def __init__(self, url: str) -> None:
+        super().__init__(url)
+        self.mine: set[str] = set()
+
+    def try_acquire(self) -> bool:
+        """Join the instances sharing the work; False while a non-HA zsc holds the store."""
+        import psycopg2
+
+        if self.leading:
+            return True
+        try:
+            self.leading = bool(self._query("SELECT pg_try_advisory_lock_shared(%s)", (LEADER_KEY,))[0])
+        except psycopg2.Error as exc:
+            self._drop()
+            raise LockUnavailable(f"shared lock on {self.where}: {_first_line(exc)}") from None
+        self.mine = set()
+        return self.leading
+
+    @contextmanager
+    def setting_up(self) -> Iterator[None]:
+        """One instance at a time opens (creates, upgrades) the store and sets the start positions."""
+        self._query("SELECT pg_advisory_lock(%s)", (_key("zsc store set-up"),))
+        try:
+            yield
+        finally:
+            self._query("SELECT pg_advisory_unlock(%s)", (_key("zsc store set-up"),))
+
+    def take(self, name: str) -> bool:
+        """Hold `name` (already held: True)."""
+        if name in self.mine:
+            return True
+        if self._query("SELECT pg_try_advisory_lock(%s)", (_key(name),))[0]:
+            self.mine.add(name)
+            return True
+        return False
+
+    def give_up(self, name: str) -> None:
+        if name in self.mine:
+            self._query("SELECT pg_advisory_unlock(%s)", (_key(name),))
+            self.mine.discard(name)
+
+    def instances(self) -> list[int]:
+        """Server pids of the live instances (their lock sessions), sorted; ours included."""
+        with self._connect().cursor() as cur:
+            cur.execute("SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                        "AND application_name LIKE %s ORDER BY pid", (f"{self.APP} (%",))
+            return [row[0] for row in cur.fetchall()]
+
+    def my_pid(self) -> int:
+        return self._query("SELECT pg_backend_pid()")[0]
+
+    def share(self, channels: list[str]) -> tuple[set[str], set[str], set[str]]:
+        """Rebalance: (channels to poll now, newly taken, given up)."""
+        live = self.instances()
+        me = self.my_pid()
+        ordered = sorted(channels)
+        owner = {c: live[i % len(live)] for i, c in enumerate(ordered)} if live else {}
+        given = set()
+        for channel in sorted(self.mine):
+            name = channel.removeprefix("channel:")
+            if channel.startswith("channel:") and owner.get(name, me) != me:
+                self.give_up(channel)
+                given.add(name)
+        taken = set()
+        for channel in ordered:
+            if owner.get(channel) == me and f"channel:{channel}" not in self.mine and self.take(f"channel:{channel}"):
+                taken.add(channel)
+        polled = {n.removeprefix("channel:") for n in self.mine if n.startswith("channel:")}
+        return polled, taken, given
+
+    def holder(self) -> str:
+        """Who polls Zendesk (the instance holding "zendesk")."""
+        import psycopg2
+
+        try:
+            row = self._query(
+                "SELECT a.application_name, a.client_addr::text FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid"
+                " WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1"
+                " AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+                " AND ((l.classid::bigint << 32) | l.objid::bigint) = %s",
+                (_key("zendesk"),),
+            )
+        except (psycopg2.Error, LockUnavailable):
+            return "unknown"
+        if not row:
+            return "nobody yet"
+        name, addr = row
+        name = (name or "").removeprefix(f"{self.APP} (").rstrip(")")
+        return f"{name or 'unknown'}{f' from {addr}' if addr else ''}"
+
+    def _drop(self) -> None:
+        super()._drop()
+        self.mine = set()

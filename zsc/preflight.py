@@ -74,14 +74,17 @@ def slack_checks(config: Any, credential_only: bool = False, essential: bool = F
     rows = [Check("Slack token", True, f"{mask(s.token)}: bot {me.user or me.user_id} in workspace {me.team or '?'}")]
     if credential_only:
         return rows
-    rows.append(_slack_channel(slack, s.channel, me))
+    channels = [c.id for c in config.channel_list] if hasattr(config, "channel_list") else [s.channel]
+    for channel in channels:  # every mirrored channel: [slack] channel and the [[channels]] entries
+        setting = "[slack] channel" if channel == s.channel else "[[channels]] id"
+        rows.append(_slack_channel(slack, channel, me, setting=setting))
     if essential:
         return rows
     report = getattr(config, "report", None)
-    if report is not None and report.channel and report.channel != s.channel:
+    if report is not None and report.channel and report.channel not in channels:
         rows.append(_slack_channel(slack, report.channel, me, setting="[report] channel",
                                    name=f"Slack report channel {report.channel}"))
-    rows.append(_slack_email_scope(slack, config, s.channel))
+    rows.append(_slack_email_scope(slack, config, channels[0]))
     return rows
 
 

@@ -174,10 +174,11 @@ class Report:
 
 
 def compute_report(store: Store, day: date, config, at: datetime | None = None,
-                   stopwatch: Stopwatch = WALL_CLOCK) -> Report:
+                   stopwatch: Stopwatch = WALL_CLOCK, channel: str | None = None) -> Report:
     """The report for local date `day`. `at` is the moment the open list and ages
     describe; default: `day`'s report time, so the result depends on the store's
-    content alone. Response and resolution times are counted by `stopwatch`."""
+    content alone. Response and resolution times are counted by `stopwatch`. `channel`:
+    that channel's issues only (its own report)."""
     report = config.report
     tz = report.timezone
     moment = _naive(at if at is not None else due_time(report, day))
@@ -200,24 +201,24 @@ def compute_report(store: Store, day: date, config, at: datetime | None = None,
             period_start=datetime.combine(first, time(0), tzinfo=tz),
             period_end=datetime.combine(day, time(0), tzinfo=tz),
             at=moment,
-            opened=len(store.opened_times(start, end)),
-            closed=tuple(Item.of(i) for i in store.closed_between(start, end)),
-            open=tuple(item(i) for i in store.open_at(moment)),
-            trend_start=trend_start, trend=opened_per_day(store, trend_start, TREND_DAYS, tz),
+            opened=len(store.opened_times(start, end, channel)),
+            closed=tuple(Item.of(i) for i in store.closed_between(start, end, channel)),
+            open=tuple(item(i) for i in store.open_at(moment, channel)),
+            trend_start=trend_start, trend=opened_per_day(store, trend_start, TREND_DAYS, tz, channel),
             office_hours=stopwatch.office_hours,
-            first_response=times(store.responded_between(start, end)),
-            resolution=times(store.resolved_between(start, end)),
-            week_first_response=times(store.responded_between(week_start, moment)),
-            week_resolution=times(store.resolved_between(week_start, moment)),
+            first_response=times(store.responded_between(start, end, channel)),
+            resolution=times(store.resolved_between(start, end, channel)),
+            week_first_response=times(store.responded_between(week_start, moment, channel)),
+            week_resolution=times(store.resolved_between(week_start, moment, channel)),
         )
 
 
-def opened_per_day(store: Store, first: date, n: int, tz: ZoneInfo) -> tuple[int, ...]:
+def opened_per_day(store: Store, first: date, n: int, tz: ZoneInfo, channel: str | None = None) -> tuple[int, ...]:
     """Issues opened on each of `n` local days from `first`: one query, bucketed by
     the days' UTC boundaries (which differ by 23 or 25 hours across a DST change)."""
     bounds = [local_midnight(first + timedelta(days=i), tz) for i in range(n + 1)]
     counts = [0] * n
-    for opened_at in store.opened_times(bounds[0], bounds[-1]):
+    for opened_at in store.opened_times(bounds[0], bounds[-1], channel):
         counts[bisect.bisect_right(bounds, _naive(opened_at)) - 1] += 1
     return tuple(counts)
 

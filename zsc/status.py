@@ -55,6 +55,8 @@ class Status:
     next_report: datetime | None = None  # aware, in the report's timezone
     next_report_known: bool = True  # False: this build has no report module
     leader: dict[str, Any] | None = None
+    # each channel: id, group_id, mode, interval (effective seconds between its polls), open_issues, polled_by
+    channels: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -91,6 +93,7 @@ def gather(config: Any) -> Status:
                                  "first_failed_at": i.first_failed_at, "parked_at": i.parked_at}
                                 for i in store.failing_items()]
         status.leader = store.leader()
+        status.channels = _channels(store, config)
         status.next_report, status.next_report_known = _next_report(config, now)
         return status
     finally:
@@ -113,6 +116,16 @@ def _sources(store: Store, config: Any, now: datetime) -> list[Source]:
             source.stale = source.last_success_at is None or now - source.last_success_at > limit
         sources.append(source)
     return sources
+
+
+def _channels(store: Store, config: Any) -> list[dict[str, Any]]:
+    from zsc.sync.channels import channel_intervals, channel_pollers
+
+    intervals = channel_intervals(config)
+    pollers = channel_pollers(store, [c.id for c in config.channel_list]) if config.daemon.ha else {}
+    return [{"id": c.id, "group_id": c.group_id, "mode": c.mode, "interval": intervals[c.id],
+             "open_issues": store.count_open_issues(c.id), "polled_by": pollers.get(c.id)}
+            for c in config.channel_list]
 
 
 def _as_time(name: str, value: str) -> datetime | None:

@@ -53,7 +53,10 @@ def test_metrics_over_http_and_in_the_textfile_match_what_happened(world, start_
         # (0 awaiting alone is also the state before the ticket: wait for the poll that mirrored the answer)
         done = page.get(("zsc_items_mirrored_total", ("direction", "zendesk_to_slack")), 0) >= 1
         exported = page[("zsc_open_issues",)] == 1  # the gauges were read after the ticket was made
-        return page if done and exported and page[("zsc_issues_awaiting_first_response",)] == 0 else None
+        # (and a second poll of each side: when the question made the very first poll, all of this can
+        # happen within one poll interval)
+        polled = all(page.get(("zsc_polls_total", ("source", s)), 0) >= 2 for s in ("slack", "zendesk"))
+        return page if done and exported and polled and page[("zsc_issues_awaiting_first_response",)] == 0 else None
 
     page = wait_until(settled, timeout=15, what="the answer counted")
     assert page[("zsc_items_mirrored_total", ("direction", "slack_to_zendesk"))] == 1  # the ticket, once

@@ -87,7 +87,8 @@ def test_ha_on_postgres_a_standby_takes_over_from_a_killed_leader(world, start_z
         ids = {t["external_id"]: t["id"] for t in world.tickets()}
         wait_until(lambda: any("it is at 100% again" in c["body"] for c in world.comments(ids[f"slack:{CHANNEL}:{first}"])),
                    timeout=10, what="the reply mirrored")
-        assert leader_of(url)["pid"] == b.pid
+        # Several instances share the work: the record names the one polling Zendesk, from its next Zendesk poll.
+        wait_until(lambda: leader_of(url)["pid"] == b.pid, timeout=10, what="b named as the active zsc")
 
         # Let the new leader run a few more cycles: nothing may be posted twice.
         calls = world.sim.slack.calls["conversations.history"]
@@ -119,4 +120,5 @@ def test_a_leader_that_loses_its_lock_session_stops_then_leads_again(world, star
                    what="leading again")
         ts = world.ask("Back to work?")
         wait_until(lambda: world.bot_texts(ts), timeout=10, what="the ticket confirmation")
-        assert leader_of(url)["pid"] == zsc.pid
+        # (the leader record is written by the instance's next Zendesk poll)
+        wait_until(lambda: (leader_of(url) or {}).get("pid") == zsc.pid, timeout=10, what="the leader record")

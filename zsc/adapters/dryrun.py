@@ -27,7 +27,8 @@ class _DryRun:
 
 
 class DryRunSlack(_DryRun):
-    def post(self, channel: str, text: str, thread_ts: str | None = None, ref: str | None = None) -> str:
+    def post(self, channel: str, text: str, thread_ts: str | None = None, ref: str | None = None,
+             username: str | None = None, icon_url: str | None = None) -> str:
         where = f"thread {thread_ts}" if thread_ts else "the channel"
         first = text.splitlines()[0][:100] if text else ""
         self._would(f"post in Slack {channel} {where}", first)
@@ -44,6 +45,12 @@ class DryRunSlack(_DryRun):
 
     def complete_upload(self, file_id: str, title: str, channel: str, thread_ts: str | None) -> None:
         self._would(f"upload the file {title} into Slack {channel} thread {thread_ts}")
+
+    def react(self, channel: str, ts: str, name: str) -> None:
+        self._would(f"react :{name}: in Slack {channel} to {ts}")
+
+    def unreact(self, channel: str, ts: str, name: str) -> None:
+        self._would(f"take back :{name}: in Slack {channel} from {ts}")
 
 
 class DryRunZendesk(_DryRun):

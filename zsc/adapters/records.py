@@ -44,6 +44,25 @@ class File:
 
 
 @dataclass(frozen=True)
+class Reaction:
+    """One emoji's reactions on a message: its name, who (user ids, maybe not all) and how many."""
+
+    name: str
+    users: tuple[str, ...] = ()
+    count: int = 0
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "Reaction | None":
+        name = _str(data.get("name"))
+        if not name:
+            return None
+        users = data.get("users") if isinstance(data.get("users"), list) else []
+        count = data.get("count")
+        return cls(name=name, users=tuple(str(u) for u in users if isinstance(u, str)),
+                   count=count if isinstance(count, int) and not isinstance(count, bool) else len(users))
+
+
+@dataclass(frozen=True)
 class Message:
     """A Slack message (a thread parent or a reply)."""
 
@@ -61,6 +80,7 @@ class Message:
     profile_name: str | None = None  # the author's name as the message carries it (user_profile)
     zsc_ref: str | None = None  # the ref of zsc's metadata tag, when zsc posted it
     from_zsc: bool = False  # carries zsc's metadata tag
+    reactions: tuple[Reaction, ...] = ()
 
     @property
     def is_broadcast_reply(self) -> bool:
@@ -77,6 +97,7 @@ class Message:
         edited = data.get("edited") if isinstance(data.get("edited"), dict) else {}
         files = data.get("files") if isinstance(data.get("files"), list) else []
         count = data.get("reply_count")
+        reactions = data.get("reactions") if isinstance(data.get("reactions"), list) else []
         return cls(
             ts=str(data["ts"]), text=str(data.get("text") or ""), user=_str(data.get("user")),
             bot_id=_str(data.get("bot_id")), subtype=_str(data.get("subtype")), thread_ts=_str(data.get("thread_ts")),
@@ -86,6 +107,7 @@ class Message:
             bot_name=_str(data.get("username")) or _str(bot_profile.get("name")),
             profile_name=_str(profile.get("display_name")) or _str(profile.get("real_name")) or _str(profile.get("name")),
             zsc_ref=_str(payload.get("ref")) if from_zsc else None, from_zsc=from_zsc,
+            reactions=tuple(r for r in (Reaction.from_json(x) for x in reactions if isinstance(x, dict)) if r),
         )
 
 
@@ -203,11 +225,14 @@ class ZendeskUser:
     name: str
     email: str | None = None
     role: str | None = None
+    photo_url: str | None = None  # photo.content_url: the picture shown with post_as_agent
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> "ZendeskUser":
-        return cls(id=int(data["id"]), name=str(data.get("name") or ""), email=_str(data.get("email")),
-                   role=_str(data.get("role")))
+        user_id = int(data["id"])  # first: a wrong-shaped answer fails here, as ever
+        photo = data.get("photo") if isinstance(data.get("photo"), dict) else {}
+        return cls(id=user_id, name=str(data.get("name") or ""), email=_str(data.get("email")),
+                   role=_str(data.get("role")), photo_url=_str(photo.get("content_url")))
 
 
 @dataclass(frozen=True)

@@ -208,10 +208,16 @@ class SlackAdapter:
         return SlackPerson(user["id"], name, _s(profile.get("email")) or email, bool(user.get("is_bot")))
 
     # ---- writes ----
-    def post(self, channel: str, text: str, thread_ts: str | None = None, ref: str | None = None) -> str:
+    def post(self, channel: str, text: str, thread_ts: str | None = None, ref: str | None = None,
+             username: str | None = None, icon_url: str | None = None) -> str:
         """Post `text` (in the thread `thread_ts`), tagged with zsc's metadata naming
-        `ref` so a post whose answer was lost is found again. Returns its ts."""
+        `ref` so a post whose answer was lost is found again. Returns its ts.
+        `username`/`icon_url` (scope chat:write.customize) show the post as someone else's."""
         args: dict[str, Any] = {"channel": channel, "text": text, "unfurl_links": False, "unfurl_media": False}
+        if username:
+            args["username"] = username
+        if icon_url:
+            args["icon_url"] = icon_url
         if thread_ts:
             args["thread_ts"] = thread_ts
         if ref:
@@ -220,6 +226,22 @@ class SlackAdapter:
         if not isinstance(ts, str) or not ts:
             raise Ambiguous(API, "chat.postMessage: outcome unknown (the answer has no ts); will check before retrying")
         return ts
+
+    def react(self, channel: str, ts: str, name: str) -> None:
+        """Add zsc's reaction `name`; already there counts as done (a retry after a crash)."""
+        try:
+            self._call("reactions.add", write=True, channel=channel, timestamp=ts, name=name)
+        except Rejected as exc:
+            if "already_reacted" not in str(exc):
+                raise
+
+    def unreact(self, channel: str, ts: str, name: str) -> None:
+        """Take zsc's reaction `name` back; not there counts as done."""
+        try:
+            self._call("reactions.remove", write=True, channel=channel, timestamp=ts, name=name)
+        except Rejected as exc:
+            if "no_reaction" not in str(exc):
+                raise
 
 
     # ---- files ----

@@ -151,6 +151,13 @@ def _print_status(s) -> None:
             value = c.value if len(c.value) <= 24 else c.value[:21] + "..."
             meaning = f" = {stamp(c.moment)}" if c.moment else ""
             _echo(f"  {c.name:<{width}}  {value}{meaning}, updated {ago(s.now, c.updated_at)}")
+    if s.channels:
+        _echo("Channels:")
+        for c in s.channels:
+            mode = ", reaction mode" if c["mode"] == "reaction" else ""
+            who = f", polled by {c['polled_by']}" if c.get("polled_by") else ""
+            _echo(f"  {c['id']}: group {c['group_id']}{mode}, polled every {c['interval']:g}s, "
+                  f"{c['open_issues']} open issue(s){who}")
     oldest = f" (oldest opened {stamp(s.oldest_open_at)})" if s.oldest_open_at else ""
     _echo(f"Open issues:  {s.open_issues}{oldest}")
     _echo(f"Last 24 h:    {s.mirrored_24h.get('to_zendesk', 0)} mirrored Slack → Zendesk, "

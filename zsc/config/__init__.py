@@ -24,6 +24,9 @@ what the rest of zsc imports, so `from zsc.config import load_config` keeps work
 from zsc.config.docs import README_END, README_START, render_example, render_readme, render_reference_markdown, to_toml
 from zsc.config.loading import DEFAULT_CONFIG_PATH, default_state_dir, load_config, parse_config, reload
 from zsc.config.sections import (
+    ChannelConfig,
+    ChannelEntry,
+    StatusReactionsConfig,
     CommandsConfig,
     Config,
     DaemonConfig,
@@ -68,7 +71,7 @@ from zsc.config.types import (
 __all__ = [
     "ADDRESS", "BOT_ID", "CHANNEL", "DEFAULT_CONFIG_PATH", "DOMAIN", "README_END", "README_START", "REFERENCE_DOC",
     "SECRET", "SECTIONS", "SETTINGS", "STRING", "TEXT_REQUIRED", "TOKEN_FILE_NAME",
-    "Boolean", "Choice", "CommandsConfig", "Config", "DaemonConfig", "DatabaseConfig", "DatabaseUrl", "Days",
+    "Boolean", "ChannelConfig", "ChannelEntry", "Choice", "StatusReactionsConfig", "CommandsConfig", "Config", "DaemonConfig", "DatabaseConfig", "DatabaseUrl", "Days",
     "Derived", "EmailConfig", "HoursConfig", "Integer", "Keyword", "ListOf", "LoggingConfig", "MetricsConfig", "NudgeConfig", "Number",
     "PagerDutyConfig", "ReportConfig", "Section", "Setting", "SlackConfig", "SyncConfig", "Text", "Time",
     "Timezone", "Url", "ValueType", "ZendeskConfig",

@@ -82,7 +82,7 @@ def render_example() -> str:
         off = "# " if sec.array else ""
         lines += ["", "", *_comment(sec.help), f"{off}{sec.header}"]
         for s in sec.settings:
-            live = s.required and not s.secret and not sec.array
+            live = (s.required or s.live) and not s.secret and not sec.array
             lines += ["", *_comment(_notes(s))]
             lines.append(f"{'' if live else '# '}{s.key} = {toml_value(values[f'{s.section}.{s.key}'])}")
     return "\n".join(lines) + "\n"

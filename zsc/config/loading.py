@@ -65,7 +65,22 @@ def parse_config(
             )
         else:
             sections[sec.name] = _parse_table(sec, data.get(sec.name, {}), sec.header, src)
-    return Config(**sections, source=source, state_dir=state_dir, env=env)
+    config = Config(**sections, source=source, state_dir=state_dir, env=env)
+    _check_channels(config, label)
+    return config
+
+
+def _check_channels(config: Config, label: str) -> None:
+    """At least one channel, each listed once."""
+    if not config.channel_list:
+        raise ConfigError(f"{label}: [slack] channel: missing required key; add it to [slack], e.g. "
+                          'channel = "C0123ABCD", or list the channels in [[channels]] entries')
+    seen: set[str] = set()
+    for i, entry in enumerate(config.channels, 1):
+        if entry.id in seen:
+            raise ConfigError(f"{label}: [[channels]] #{i} id: channel {entry.id} is listed twice; "
+                              "remove one of the entries")
+        seen.add(entry.id)
 
 
 def default_state_dir(env: Mapping[str, str] = os.environ) -> Path:

@@ -21,6 +21,7 @@ class SlackConfig:
 
     token: str = field(repr=False)
     channel: str
+    post_as_agent: bool
     workspace_uri: str
     api_url: str
     allowed_bot_ids: tuple[str, ...]
@@ -28,6 +29,49 @@ class SlackConfig:
     client_secret: str = field(repr=False)
     redirect_uri: str
     scopes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ChannelEntry:
+    """More channels from one daemon: one [[channels]] entry."""
+
+    id: str
+    group_id: int
+    mode: str
+    reaction: str
+    tags: tuple[str, ...]
+    report: bool
+
+
+@dataclass(frozen=True)
+class ChannelConfig:
+    """One mirrored channel with its defaults filled in (Config.channel_list)."""
+
+    id: str
+    group_id: int
+    mode: str = "all"
+    reaction: str = "ticket"
+    tags: tuple[str, ...] = ()
+    report: bool = False
+
+
+@dataclass(frozen=True)
+class StatusReactionsConfig:
+    """A reaction on each thread's top message showing its ticket's status."""
+
+    enabled: bool
+    open: str
+    pending: str
+    solved: str
+
+    def for_status(self, status: str | None) -> str | None:
+        if status in ("new", "open"):
+            return self.open
+        if status in ("pending", "hold"):
+            return self.pending
+        if status in ("solved", "closed"):
+            return self.solved
+        return None  # deleted: no reaction
 
 
 @dataclass(frozen=True)
@@ -192,6 +236,7 @@ class Config:
 
     slack: SlackConfig
     zendesk: ZendeskConfig
+    channels: tuple[ChannelEntry, ...]
     pagerduty: PagerDutyConfig
     database: DatabaseConfig
     sync: SyncConfig
@@ -202,6 +247,7 @@ class Config:
     nudge: NudgeConfig
     files: FilesConfig
     report: ReportConfig
+    status_reactions: StatusReactionsConfig
     daemon: DaemonConfig
     metrics: MetricsConfig
     logging: LoggingConfig
@@ -214,11 +260,31 @@ class Config:
     def token_file(self) -> Path:
         return token_file_path(self.state_dir)
 
+    @property
+    def channel_list(self) -> tuple[ChannelConfig, ...]:
+        """Every mirrored channel in order: the [[channels]] entries, then [slack] channel
+        (with the defaults) when given. Emailed tickets go to the first whose group matches."""
+        group = self.zendesk.group_id
+        listed = tuple(ChannelConfig(c.id, c.group_id or group, c.mode, c.reaction, c.tags, c.report)
+                       for c in self.channels)
+        if self.slack.channel and all(c.id != self.slack.channel for c in listed):
+            listed += (ChannelConfig(self.slack.channel, group),)
+        return listed
+
+    def channel_config(self, channel: str) -> ChannelConfig:
+        """The settings of `channel`; a channel no longer configured (an old thread) keeps the defaults."""
+        return next((c for c in self.channel_list if c.id == channel), ChannelConfig(channel, self.zendesk.group_id))
+
+    def channel_for_group(self, group_id: int | None) -> ChannelConfig | None:
+        """Where emailed tickets of `group_id` are posted: the first channel of that group."""
+        return next((c for c in self.channel_list if c.group_id == group_id), None)
+
 
 # The class of each section, by section name: what loading.py builds.
 SECTION_CLASSES: dict[str, type] = {
     "slack": SlackConfig,
     "zendesk": ZendeskConfig,
+    "channels": ChannelEntry,
     "pagerduty": PagerDutyConfig,
     "database": DatabaseConfig,
     "sync": SyncConfig,
@@ -229,6 +295,7 @@ SECTION_CLASSES: dict[str, type] = {
     "nudge": NudgeConfig,
     "files": FilesConfig,
     "report": ReportConfig,
+    "status_reactions": StatusReactionsConfig,
     "daemon": DaemonConfig,
     "metrics": MetricsConfig,
     "logging": LoggingConfig,

@@ -16,6 +16,7 @@ from zsc.config.types import (
     ADDRESS,
     BOT_ID,
     CHANNEL,
+    CHANNEL_OPTIONAL,
     DOMAIN,
     SECRET,
     STRING,
@@ -60,6 +61,7 @@ class Setting:
     secret: bool = False
     required: bool = False
     example: Any = None  # sample for config.example.toml, where the default won't do
+    live: bool = False  # not required, yet shown uncommented in config.example.toml (one of several ways)
 
     @property
     def env_var(self) -> str:
@@ -75,8 +77,12 @@ class Setting:
 SETTINGS: tuple[Setting, ...] = (
     # [slack]
     Setting("slack", "token", SECRET, "", "Bot token (xoxb-…).", secret=True, required=True, example="xoxb-…"),
-    Setting("slack", "channel", CHANNEL, None, "ID of the channel to mirror, like C0123ABCD.", required=True,
-            example="C0123ABCD"),
+    Setting("slack", "channel", CHANNEL_OPTIONAL, "",
+            "ID of the channel to mirror, like C0123ABCD. May be left out when [[channels]] lists the channels; "
+            "when both are given, it is one more channel with the defaults.", example="C0123ABCD", live=True),
+    Setting("slack", "post_as_agent", Boolean(), False,
+            "Post Zendesk comments under the agent's name and Zendesk photo (needs scope chat:write.customize), "
+            "marked \"(Zendesk)\", rather than as zsc with a \"*Name* (Zendesk):\" prefix."),
     Setting("slack", "workspace_uri", Url(empty_ok=True, trailing_slash=True), "",
             'Workspace address for permalinks, like "https://acme.slack.com/". '
             "Empty: asked from Slack (auth.test) at start."),
@@ -89,9 +95,25 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("slack", "redirect_uri", Url(empty_ok=True), "",
             "OAuth redirect URL registered with the Slack app, for `zsc auth`."),
     Setting("slack", "scopes", ListOf(STRING),
-            ["channels:history", "groups:history", "channels:read", "groups:read", "chat:write", "users:read", "users:read.email",
-             "files:read", "files:write"],
+            ["channels:history", "groups:history", "channels:read", "groups:read", "chat:write", "users:read",
+             "users:read.email", "files:read", "files:write", "reactions:read", "reactions:write",
+             "chat:write.customize"],
             "Bot scopes `zsc auth` asks for."),
+    # [[channels]]
+    Setting("channels", "id", CHANNEL, None, "Slack channel ID.", required=True, example="C0PLATFORM"),
+    Setting("channels", "group_id", Integer(0), 0,
+            "Zendesk group of its tickets (emailed tickets of this group are posted here). 0: [zendesk] group_id.",
+            example=360000000001),
+    Setting("channels", "mode", Choice("all", "reaction"), "all",
+            "all: every top-level message opens a ticket; reaction: only a message a person reacts to with "
+            "`reaction` (needs scope reactions:read)."),
+    Setting("channels", "reaction", Text("emoji name", pattern=r"[a-z0-9_+'-]+",
+                                         hint='write the emoji name without colons, like "ticket"', empty_ok=False),
+            "ticket", "Emoji name that opens a ticket in reaction mode."),
+    Setting("channels", "tags", ListOf(Text("Zendesk tag", pattern=r"[^\s,]+", hint="tags have no spaces or commas",
+                                            empty_ok=False)), [],
+            'Tags added to its tickets, besides "zsc".', example=["platform"]),
+    Setting("channels", "report", Boolean(), False, "Post its own daily report (its tickets only) in this channel."),
     # [zendesk]
     Setting("zendesk", "subdomain",
             Text("Zendesk subdomain", pattern=r"[a-z0-9][a-z0-9-]*", lower=True, empty_ok=False,
@@ -196,7 +218,20 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("report", "time", Time(), "09:00", "When to post it."),
     Setting("report", "days", Days(), "mon-fri", "Days to post it."),
     Setting("report", "timezone", Timezone(), "UTC", "Timezone of time."),
-    Setting("report", "channel", CHANNEL, Derived("{slack.channel}"), "Channel ID to post it in."),
+    Setting("report", "channel", CHANNEL_OPTIONAL, Derived("{slack.channel}"),
+            "Channel ID to post it in (the report of all channels). Empty: [slack] channel; without that, only "
+            "the channels with report = true get a report (their own)."),
+    # [status_reactions]
+    Setting("status_reactions", "enabled", Boolean(), False, "Show each ticket's status as a reaction on its thread."),
+    Setting("status_reactions", "open", Text("emoji name", pattern=r"[a-z0-9_+'-]+", empty_ok=False,
+                                             hint="write the emoji name without colons"), "eyes",
+            "Reaction while the ticket is new or open."),
+    Setting("status_reactions", "pending", Text("emoji name", pattern=r"[a-z0-9_+'-]+", empty_ok=False,
+                                                hint="write the emoji name without colons"), "hourglass_flowing_sand",
+            "Reaction while the ticket is pending or on hold."),
+    Setting("status_reactions", "solved", Text("emoji name", pattern=r"[a-z0-9_+'-]+", empty_ok=False,
+                                               hint="write the emoji name without colons"), "white_check_mark",
+            "Reaction once the ticket is solved or closed."),
     # [daemon]
     Setting("daemon", "ha", Boolean(), False,
             "Several instances share one database and take turns: only one polls at a time."),
@@ -281,6 +316,8 @@ class Section:
 SECTIONS: tuple[Section, ...] = (
     Section("slack", "The Slack workspace and the channel mirrored to Zendesk."),
     Section("zendesk", "The Zendesk account. Credentials: email plus token, or oauth_token.", check=_check_zendesk),
+    Section("channels", "More channels from one daemon: one [[channels]] entry per channel; each behaves as the "
+            "[slack] channel does (threads, commands, notices, reports).", array=True),
     Section("pagerduty", "Optional: name the on-call person in Slack. Off while escalation_policy_id is empty.",
             check=_check_pagerduty),
     Section("database", "Where zsc keeps its state."),
@@ -293,6 +330,8 @@ SECTIONS: tuple[Section, ...] = (
     Section("nudge", "A message in threads nobody has answered, mentioning who is on call."),
     Section("files", "Screenshots and other files, copied both ways."),
     Section("report", "Daily report of open tickets, posted in Slack."),
+    Section("status_reactions", "A reaction on each thread's top message showing its ticket's status "
+            "(needs scope reactions:write)."),
     Section("daemon", "Running in the background."),
     Section("metrics", "Prometheus metrics of the daemon (`zsc run`)."),
     Section("logging", "Log output."),

@@ -338,6 +338,13 @@ CHANNEL = Text(
     hint="use the channel's ID (like C0123ABCD, at the bottom of the channel details), not its #name",
     empty_ok=False,
 )
+# [slack] channel may be left out when [[channels]] lists the channels.
+CHANNEL_OPTIONAL = Text(
+    "Slack channel ID",
+    pattern=r"[CG][A-Z0-9]{2,}",
+    hint="use the channel's ID (like C0123ABCD, at the bottom of the channel details), not its #name",
+    empty_ok=True,
+)
 BOT_ID = Text("Slack bot ID", pattern=r"B[A-Z0-9]{2,}", hint="bot IDs start with B, like B0123ABCD", empty_ok=False)
 DOMAIN = Text(
     "domain",

@@ -42,7 +42,7 @@ from zsc.format.replies import files_block, slack_reply_to_zendesk
 from zsc.format.slack_text import slack_to_plain, subject_from_slack
 from zsc.format.split import CONTINUED, cap_posts, split_for_slack, truncate
 from zsc.format.text import NO_TEXT, SLACK_CHUNK_LIMIT, SUBJECT_LIMIT, ZWSP
-from zsc.format.zendesk_text import zendesk_comment_to_slack, zendesk_to_slack
+from zsc.format.zendesk_text import one_line_name, zendesk_comment_as_agent, zendesk_comment_to_slack, zendesk_to_slack
 
 __all__ = [
     "ZWSP",
@@ -59,5 +59,7 @@ __all__ = [
     "slack_reply_to_zendesk",
     "files_block",
     "zendesk_comment_to_slack",
+    "zendesk_comment_as_agent",
+    "one_line_name",
     "plain_from_html",
 ]

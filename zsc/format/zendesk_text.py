@@ -98,6 +98,18 @@ def zendesk_to_slack(text: str) -> str:
     return re.sub(r"\x00(\d+)\x00", lambda m: rendered[int(m.group(1))], converted)
 
 
+def one_line_name(name: str) -> str:
+    """A person's name for a post's `username`: one line (Slack shows it as plain text)."""
+    return " ".join((name or "").split())
+
+
+def zendesk_comment_as_agent(body: str) -> str:
+    """The comment posted under the agent's own name and picture (post_as_agent): no
+    name prefix, but still marked as coming from Zendesk."""
+    converted = zendesk_to_slack(body or "")
+    return f"{converted}\n_(Zendesk)_" if converted else "_(Zendesk)_"
+
+
 def zendesk_comment_to_slack(author_name: str, body: str) -> str:
     """``*Author* (Zendesk): body`` with both parts made safe for Slack."""
     name = _one_line(author_name or "").replace("*", "") or "Zendesk user"

@@ -73,6 +73,11 @@ class ZendeskSim(Service):
     def add_agent(self, name: str, email: str) -> int:
         return self.add_user(name, email, "agent")
 
+    def set_photo(self, user_id: int, content_url: str | None) -> None:
+        """The user's profile picture (photo.content_url in the API)."""
+        with self.lock:
+            self.desk.users[user_id].photo_url = content_url
+
     def add_group(self, name: str, agent_ids: Iterable[int] = ()) -> int:
         with self.lock:
             return self.desk.add_group(name, agent_ids).id

@@ -122,9 +122,12 @@ class User:
     role: str
     created_at: float
     default_group_id: int | None = None
+    photo_url: str | None = None  # photo.content_url (Zendesk sends "photo": null without one)
 
     def to_json(self) -> dict:
         return {
+            "photo": {"id": self.id, "content_url": self.photo_url, "content_type": "image/png"}
+            if self.photo_url else None,
             "id": self.id,
             "name": self.name,
             "email": self.email,

@@ -163,3 +163,7 @@ def opened(url: str) -> Iterator[Store]:
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _in_channel(query: Any, channel: str | None) -> Any:
+    return query.where(Issue.channel == channel) if channel else query

@@ -14,6 +14,8 @@ from zsc.store.models import (DONE_STATUSES, TO_ZENDESK, Issue, MirroredItem,
 
 class IssueQueries:
     _exec: Any
+    checkpoint: Any
+    set_checkpoint: Any
 
     # ---- issues ----
     def issue_by_thread(self, channel: str, thread_ts: str) -> Issue | None:
@@ -28,8 +30,9 @@ class IssueQueries:
     def open_issues(self) -> list[Issue]:
         return list(Issue.select().where(Issue.status.not_in(DONE_STATUSES)).order_by(Issue.thread_ts))
 
-    def count_open_issues(self) -> int:
-        return Issue.select().where(Issue.status.not_in(DONE_STATUSES)).count()
+    def count_open_issues(self, channel: str | None = None) -> int:
+        query = Issue.select().where(Issue.status.not_in(DONE_STATUSES))
+        return (query.where(Issue.channel == channel) if channel else query).count()
 
     def _watched(self, channel: str, closed_since: datetime):
         return Issue.select().where((Issue.channel == channel)
@@ -43,6 +46,12 @@ class IssueQueries:
     def watched_before(self, channel: str, closed_since: datetime, floor: str) -> list[Issue]:
         """Issues open or closed since `closed_since` whose thread started before `floor`, oldest first."""
         return list(self._watched(channel, closed_since).where(Issue.thread_ts < floor).order_by(Issue.thread_ts))
+
+    def active_since(self, since: datetime, limit: int) -> list[Issue]:
+        """Mapped issues with activity since `since`, most recent first."""
+        query = (Issue.select().where((Issue.last_activity_at >= since) & Issue.ticket_id.is_null(False))
+                 .order_by(Issue.last_activity_at.desc()).limit(limit))
+        return list(query)
 
     def to_watch(self, active_since: datetime) -> list[Issue]:
         """Mapped issues whose tickets are read every Zendesk poll: every open one,
@@ -64,6 +73,14 @@ class IssueQueries:
     def set_status(self, issue: Issue, status: str) -> None:
         issue.status = status
         issue.save()
+
+    def status_reaction(self, issue: Issue) -> str | None:
+        """The status reaction zsc last set on the issue's thread."""
+        return issue.status_reaction
+
+    def set_status_reaction(self, issue: Issue, name: str | None) -> None:
+        Issue.update(status_reaction=name).where(Issue.id == issue.id).execute()
+        issue.status_reaction = name
 
     def close_issue(self, issue: Issue, status: str, when: datetime | None = None) -> None:
         """Mark done; the first close time is kept (a second close must not move it)."""
@@ -153,32 +170,45 @@ class IssueQueries:
                                     & Issue.first_response_at.is_null(True)).count()
 
     # ---- issues for the report (naive UTC bounds) ----
-    def closed_between(self, start: datetime, end: datetime) -> list[Issue]:
-        return list(Issue.select().where((Issue.closed_at >= start) & (Issue.closed_at < end))
+    # The report queries take `channel` to count one channel's issues only (its own report).
+    def closed_between(self, start: datetime, end: datetime, channel: str | None = None) -> list[Issue]:
+        return list(_in_channel(Issue.select().where((Issue.closed_at >= start) & (Issue.closed_at < end)), channel)
                     .order_by(Issue.closed_at, Issue.id))
 
-    def open_at(self, moment: datetime) -> list[Issue]:
+    def open_at(self, moment: datetime, channel: str | None = None) -> list[Issue]:
         """Issues opened by `moment` and not closed by then, oldest first."""
         still_open = Issue.closed_at.is_null(True) & Issue.status.not_in(DONE_STATUSES)
-        return list(Issue.select().where((Issue.opened_at <= moment) & (still_open | (Issue.closed_at > moment)))
-                    .order_by(Issue.opened_at, Issue.id))
+        query = Issue.select().where((Issue.opened_at <= moment) & (still_open | (Issue.closed_at > moment)))
+        return list(_in_channel(query, channel).order_by(Issue.opened_at, Issue.id))
 
-    def opened_times(self, start: datetime, end: datetime) -> list[datetime]:
-        return [row.opened_at for row in
-                Issue.select(Issue.opened_at).where((Issue.opened_at >= start) & (Issue.opened_at < end))]
+    def opened_times(self, start: datetime, end: datetime, channel: str | None = None) -> list[datetime]:
+        query = Issue.select(Issue.opened_at).where((Issue.opened_at >= start) & (Issue.opened_at < end))
+        return [row.opened_at for row in _in_channel(query, channel)]
 
-    def responded_between(self, start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
+    def responded_between(self, start: datetime, end: datetime,
+                          channel: str | None = None) -> list[tuple[datetime, datetime]]:
         """(opened_at, first_response_at) of issues first answered within the bounds."""
         query = Issue.select(Issue.opened_at, Issue.first_response_at).where(
             (Issue.first_response_at >= start) & (Issue.first_response_at < end))
-        return [(row.opened_at, row.first_response_at) for row in query]
+        return [(row.opened_at, row.first_response_at) for row in _in_channel(query, channel)]
 
-    def resolved_between(self, start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
+    def resolved_between(self, start: datetime, end: datetime,
+                         channel: str | None = None) -> list[tuple[datetime, datetime]]:
         """(opened_at, closed_at) of issues closed within the bounds."""
         query = Issue.select(Issue.opened_at, Issue.closed_at).where(
             (Issue.closed_at >= start) & (Issue.closed_at < end))
-        return [(row.opened_at, row.closed_at) for row in query]
+        return [(row.opened_at, row.closed_at) for row in _in_channel(query, channel)]
+
+    def channel_report_ts(self, channel: str, day: str) -> str | None:
+        """The post of `channel`'s own daily report for `day`, if it was posted."""
+        return self.checkpoint(f"report:{channel}:{day}")
+
+    def record_channel_report(self, channel: str, day: str, slack_ts: str) -> None:
+        self.set_checkpoint(f"report:{channel}:{day}", slack_ts)
 
     def oldest_open_at(self) -> datetime | None:
         return Issue.select(pw.fn.MIN(Issue.opened_at)).where(Issue.status.not_in(DONE_STATUSES)).scalar()
 
+
+def _in_channel(query: Any, channel: str | None) -> Any:
+    return query.where(Issue.channel == channel) if channel else query

@@ -79,6 +79,8 @@ class Issue(BaseModel):
     # The first answer by someone other than the asker and zsc: an agent's public
     # comment or another person's thread reply (v7). None: nobody has answered yet.
     first_response_at = pw.DateTimeField(null=True)
+    # The status reaction zsc last set on the thread's top message ([status_reactions]); None: none yet.
+    status_reaction = pw.CharField(null=True, max_length=64)
 
     class Meta:
         table_name = "issue"

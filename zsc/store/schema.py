@@ -155,6 +155,13 @@ def _v8_comment_counts(db: pw.Database) -> None:
     _add_issue_column(db, Issue.zendesk_comment_count)
 
 
+def _v9_status_reaction(db: pw.Database) -> None:
+    """v9: the status reaction zsc last set on each thread, so it is changed, not added to."""
+    columns = {c.name for c in db.get_columns(Issue._meta.table_name)}
+    if "status_reaction" not in columns:
+        migrate(migrator(db).add_column(Issue._meta.table_name, "status_reaction", Issue.status_reaction))
+
+
 def migrator(db: pw.Database):
     # playhouse's migrator pulls in its connection pool and with it psycopg2: only when upgrading
     from playhouse.migrate import PostgresqlMigrator, SqliteMigrator
@@ -170,8 +177,8 @@ def migrate(*operations) -> None:
 
 # Each step moves the schema one version forward; never edit a shipped step, add one.
 MIGRATIONS: list[Callable[[pw.Database], None]] = [_v2_operations, _v3_ticket_flags, _v4_failing_items, _v5_reply_counts,
-                                                 _v6_pending_oncall, _v7_first_response,
-                                                 _v8_comment_counts]
+                                                 _v6_pending_oncall, _v7_first_response, _v8_comment_counts,
+                                                 _v9_status_reaction]
 SCHEMA_VERSION = 1 + len(MIGRATIONS)
 
 

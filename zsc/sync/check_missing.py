@@ -30,7 +30,7 @@ from typing import Any, Callable
 from zsc.adapters.records import Message, Ticket, permalink, ts_for, ts_time, zendesk_time
 from zsc.errors import ApiError, AuthError, RateLimited
 from zsc.store import Issue, utcnow
-from zsc.sync import email, keys
+from zsc.sync import email, keys, reaction_mode
 from zsc.sync import slack_to_zendesk as s2z
 from zsc.sync import zendesk_to_slack as z2s
 from zsc.sync.context import CycleResult, SyncContext
@@ -161,9 +161,11 @@ def scan(ctx: SyncContext, days: int, progress: Progress = _no_progress, daemon_
     if daemon_may_run and ctx.store.active_leader() is not None:  # a daemon polls: what it has not reached yet is not missing
         found.slack_cut = _epoch(now) - ctx.config.sync.slack_interval
         found.zendesk_cut = now - timedelta(seconds=ctx.config.sync.zendesk_interval)
-    issues = ctx.store.issues_touching(ctx.channel, found.since)
-    _scan_slack(ctx, found, issues, progress)
-    _scan_tickets(ctx, found, issues, progress)
+    for channel in ctx.config.channel_list:  # each channel in turn, as the sync handles it
+        with ctx.in_channel(channel.id):
+            issues = ctx.store.issues_touching(ctx.channel, found.since)
+            _scan_slack(ctx, found, issues, progress)
+            _scan_tickets(ctx, found, issues, progress)
     _scan_email(ctx, found, progress)
     for item in ctx.store.failing_items(parked=True):
         found.gaps.append(Gap("parked", item.label, f"{item.attempts} attempts; last: {item.error}",
@@ -183,7 +185,8 @@ def _scan_slack(ctx: SyncContext, found: Scan, issues: list[Issue], progress: Pr
         if message.is_broadcast_reply:
             continue  # a reply also sent to the channel: checked in its thread
         issue = store.issue_by_thread(channel, ts)
-        if issue is None and s2z.is_person_content(ctx, message) and not found.is_recent_slack(ts):
+        if (issue is None and s2z.is_person_content(ctx, message) and not found.is_recent_slack(ts)
+                and (not reaction_mode.is_reaction_mode(ctx) or reaction_mode.opener(ctx, message))):
             found.messages[ts] = message
             found.gaps.append(_no_ticket_gap(ctx, message))
         if message.reply_count and (issue is not None or ts in found.messages):
@@ -292,7 +295,7 @@ def repair(ctx: SyncContext, found: Scan) -> CycleResult:
     by_kind = {kind: [g for g in found.gaps if g.kind == kind] for kind in KINDS}
     steps: list[tuple[Gap, Callable[[], None]]] = []
     for gap in by_kind["no_ticket"]:
-        steps.append((gap, lambda g=gap: s2z.open_issue(ctx, found.messages[g.ts])))
+        steps.append((gap, lambda g=gap: _open_issue(ctx, found.messages[g.ts])))
     for gap in by_kind["reply"]:
         steps.append((gap, lambda g=gap: _repair_reply(ctx, found.messages[g.ts], g.thread_ts)))
     for ticket_id in dict.fromkeys(g.ticket_id for g in by_kind["comment"] + by_kind["status"]):
@@ -306,7 +309,8 @@ def repair(ctx: SyncContext, found: Scan) -> CycleResult:
     try:
         for gap, step in steps:
             try:
-                step()
+                with ctx.in_channel(gap.channel or ctx.channel):
+                    step()
             except (AuthError, RateLimited):
                 raise
             except ApiError as exc:
@@ -333,6 +337,11 @@ def _cover_from(ctx: SyncContext, since: datetime) -> None:
     if start is None or int(start) > int(_epoch(since)):
         with ctx.store.atomic():
             ctx.store.set_checkpoint(keys.EXPORT_START, str(int(_epoch(since))))
+
+
+def _open_issue(ctx: SyncContext, message: Message) -> None:
+    reactor = reaction_mode.opener(ctx, message) if reaction_mode.is_reaction_mode(ctx) else None
+    s2z.open_issue(ctx, message, reactor=reactor)
 
 
 def _repair_reply(ctx: SyncContext, reply: Message, thread_ts: str) -> None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -15,7 +17,7 @@ SLACK_TO_ZENDESK = "slack_to_zendesk"
 ZENDESK_TO_SLACK = "zendesk_to_slack"
 
 if TYPE_CHECKING:
-    from zsc.config import Config
+    from zsc.config import ChannelConfig, Config
     from zsc.sync.oncall import OnCall
 
 
@@ -92,10 +94,31 @@ class SyncContext:
     result: CycleResult = field(default_factory=CycleResult)
     dry_lines: list[str] = field(default_factory=list)  # what a dry run would have written
     memo: dict[Any, Any] = field(default_factory=dict)  # per-cycle lookups (people), cleared each cycle
+    # The channel being handled now: set by the engine before each channel's Slack poll
+    # and, in the Zendesk poll, per ticket (its issue's channel, or its group's for email).
+    current_channel: str | None = None
+    bots: dict[str, bool] = field(default_factory=dict)  # Slack user id -> is a bot (reaction mode), per process
+    photos: dict[int, str | None] = field(default_factory=dict)  # Zendesk user -> photo URL (post_as_agent), per process
+    reactions_off: bool = False  # status reactions refused for a missing scope: said once, then skipped
+    only_channels: set[str] | None = None  # several instances share the channels: this one polls these
+    last_polled: dict[str, float] = field(default_factory=dict)  # channel -> when its Slack poll last ran (monotonic)
 
     @property
     def channel(self) -> str:
-        return self.config.slack.channel
+        return self.current_channel or self.config.channel_list[0].id
+
+    @property
+    def channel_config(self) -> "ChannelConfig":
+        return self.config.channel_config(self.channel)
+
+    @contextmanager
+    def in_channel(self, channel: str) -> Iterator[None]:
+        """Handle what follows as `channel`'s (then go back to the channel before)."""
+        before, self.current_channel = self.current_channel, channel
+        try:
+            yield
+        finally:
+            self.current_channel = before
 
     @property
     def workspace_uri(self) -> str:

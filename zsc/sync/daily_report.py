@@ -31,7 +31,14 @@ class Posted(NamedTuple):
 
 
 def report_channel(config) -> str:
+    """Where the report of all channels goes ("" when neither [report] channel nor
+    [slack] channel is set: then only the channels with report = true get theirs)."""
     return config.report.channel or config.slack.channel
+
+
+def own_report_channels(config) -> list[str]:
+    """Channels ([[channels]] report = true) that get their own report of their issues."""
+    return [c.id for c in config.channel_list if c.report]
 
 
 def stopwatch(config) -> Stopwatch:
@@ -42,12 +49,13 @@ def stopwatch(config) -> Stopwatch:
     return Stopwatch(lambda start, end: elapsed_seconds(start, end, hours), counts_office_hours(hours))
 
 
-def compute(ctx: SyncContext, day: date, at: datetime | None = None) -> Report:
-    return compute_report(ctx.store, day, ctx.config, at, stopwatch(ctx.config))
+def compute(ctx: SyncContext, day: date, at: datetime | None = None, channel: str | None = None) -> Report:
+    return compute_report(ctx.store, day, ctx.config, at, stopwatch(ctx.config), channel)
 
 
-def report_text(ctx: SyncContext, day: date, at: datetime | None = None, late: bool = False) -> str:
-    return render_report(compute(ctx, day, at), Links.of(ctx), late_note(ctx.config.report) if late else "")
+def report_text(ctx: SyncContext, day: date, at: datetime | None = None, late: bool = False,
+                channel: str | None = None) -> str:
+    return render_report(compute(ctx, day, at, channel), Links.of(ctx), late_note(ctx.config.report) if late else "")
 
 
 def report_data(ctx: SyncContext, day: date, at: datetime | None = None) -> dict:
@@ -100,10 +108,40 @@ def maybe_post_report(ctx: SyncContext, now_utc: datetime, up_since: datetime | 
     if not report.enabled or day.weekday() not in report.days:
         return False
     due = due_time(report, day)
-    if now < due or ctx.store.report_run(day.isoformat()) is not None:
+    if now < due:
         return False
     late = _aware(up_since or now) - due > LATE_GRACE
-    return post_report(ctx, day, late=late, at=now).new
+    posted = False
+    for channel in own_report_channels(ctx.config):  # each is its own effect: one failing does not stop the others
+        posted |= post_channel_report(ctx, channel, day, late, now)
+    if not report_channel(ctx.config) or ctx.store.report_run(day.isoformat()) is not None:
+        return posted
+    return post_report(ctx, day, late=late, at=now).new or posted
+
+
+def post_channel_report(ctx: SyncContext, channel: str, day: date, late: bool, at: datetime) -> bool:
+    """`channel`'s own report of its issues, once per day (recorded as a checkpoint);
+    True if this call posted it."""
+    key = day.isoformat()
+    if ctx.store.channel_report_ts(channel, key) is not None:
+        return False
+    ref = f"report:{channel}:{key}"
+    text = report_text(ctx, day, at, late, channel=channel)
+
+    def do() -> str:
+        return ctx.slack.post(channel, text, ref=ref)
+
+    def find(intent) -> str | None:
+        oldest = (intent.created_at - FIND_SLACK).replace(tzinfo=timezone.utc).timestamp()
+        return ts_with_ref(ctx.slack.history(channel, oldest=ts_for(oldest)), ref)
+
+    def record(ts: str) -> None:
+        ctx.store.record_channel_report(channel, key, ts)
+
+    ts = once(ctx, keys.post_key(ref), "report", None, {"ref": ref, "channel": channel}, do, find, record)
+    logger.bind(channel=channel, ts=ts).info("daily report of {} for {} posted{}", channel, key,
+                                             " (late)" if late else "")
+    return True
 
 
 def _aware(moment: datetime) -> datetime:

@@ -43,15 +43,19 @@ def once(ctx: SyncContext, key: str, kind: str, issue: Issue | None, payload: di
 
 def post_once(ctx: SyncContext, issue: Issue, ref: str, kind: str, text: str, *,
               comment_id: int | None = None, thread: bool = True, channel: str | None = None,
-              extra: Callable[[str], None] | None = None) -> str | None:
+              extra: Callable[[str], None] | None = None, as_user: tuple[str, str | None] | None = None) -> str | None:
     """Post `text` in the issue's thread (or top level) once, tagged with `ref` in the
     message metadata so a post whose answer was lost is found again. Returns the new
-    message's ts, or None when it had been posted before."""
+    message's ts, or None when it had been posted before. `as_user`: (name, picture
+    URL) shown instead of zsc's ([slack] post_as_agent)."""
     if ref in ctx.store.recorded(issue).refs:
         return None
     channel = channel or issue.channel
 
     def do() -> str:
+        if as_user:
+            return ctx.slack.post(channel, text, thread_ts=issue.thread_ts if thread else None, ref=ref,
+                                  username=as_user[0], icon_url=as_user[1])
         return ctx.slack.post(channel, text, thread_ts=issue.thread_ts if thread else None, ref=ref)
 
     def find(_intent) -> str | None:

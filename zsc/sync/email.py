@@ -99,8 +99,8 @@ def set_up_started(ctx: SyncContext, ticket_id: int) -> bool:
 
 def is_ours(ctx: SyncContext, ticket: Ticket, since: datetime | None) -> bool:
     """The intake rule, shared with `check-missing`: a ticket that came in by email to
-    our group, is not closed or deleted, and was created at or after `since` (naive UTC)."""
-    if ticket.via_channel != "email" or ticket.group_id != ctx.config.zendesk.group_id or ticket.status in NOT_NEW:
+    one of our channels' groups, is not closed or deleted, and was created at or after `since` (naive UTC)."""
+    if ticket.via_channel != "email" or ticket.group_id not in {c.group_id for c in ctx.config.channel_list} or ticket.status in NOT_NEW:
         return False
     created = zendesk_time(ticket.created_at)
     return since is not None and created is not None and created >= since

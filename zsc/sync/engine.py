@@ -21,7 +21,8 @@ from zsc.errors import ApiError, AuthError, NotFound, RateLimited, Rejected
 from zsc.runtime import Stopping
 from zsc.store import Issue, Store, utcnow
 from zsc.store import open_store as store_at
-from zsc.sync import edits, email, keys, notices, nudge, parking
+from zsc.sync import edits, email, keys, notices, nudge, parking, reaction_mode, status_reactions
+from zsc.sync.channels import channel_intervals
 from zsc.sync import slack_to_zendesk as s2z
 from zsc.sync import zendesk_to_slack as z2s
 from zsc.sync.context import SLACK_TO_ZENDESK, ZENDESK_TO_SLACK, CycleResult, SyncContext
@@ -178,8 +179,11 @@ def start_position(ctx: SyncContext, since: datetime | None) -> None:
     moment = since.timestamp() if since else time.time()
     store = ctx.store
     with store.atomic():
-        if since or store.checkpoint(keys.slack_top(ctx.channel)) is None:
-            store.set_checkpoint(keys.slack_top(ctx.channel), ts_for(moment))
+        for channel in ctx.config.channel_list:
+            if since or store.checkpoint(keys.slack_top(channel.id)) is None:
+                store.set_checkpoint(keys.slack_top(channel.id), ts_for(moment))
+            if since or store.checkpoint(keys.slack_start(channel.id)) is None:
+                store.set_checkpoint(keys.slack_start(channel.id), ts_for(moment))
         if since or (store.checkpoint(keys.EXPORT_CURSOR) is None and store.checkpoint(keys.EXPORT_START) is None):
             store.set_checkpoint(keys.EXPORT_START, str(int(min(moment, time.time() - EXPORT_LAG))))
             if since:
@@ -282,6 +286,8 @@ def oldest_watched_thread(ctx: SyncContext) -> float:
     recently: a reply there reopens the ticket or opens a follow-up) started within
     the window."""
     oldest = ctx.store.oldest_watched_thread(ctx.channel, utcnow() - RECENTLY_CLOSED, window_floor(ctx))
+    if reaction_mode.is_reaction_mode(ctx):  # a message may be reacted to any time within the window
+        return min(float(oldest) if oldest else float("inf"), float(window_floor(ctx)))
     return float(oldest) if oldest else float("inf")
 
 
@@ -307,10 +313,17 @@ def handle_parent(ctx: SyncContext, message, is_new: bool) -> None:
     if message.is_broadcast_reply:
         return  # a reply broadcast to the channel: handled in its thread
     issue = ctx.store.issue_by_thread(ctx.channel, message.ts)
-    if issue is None:
+    if issue is None and reaction_mode.is_reaction_mode(ctx):
+        reactor = reaction_mode.opener(ctx, message)
+        if reactor is None or not s2z.is_person_content(ctx, message):
+            return
+        issue = s2z.open_issue(ctx, message, reactor=reactor)
+    elif issue is None:
         if not is_new or not s2z.is_person_content(ctx, message):
             return
         issue = s2z.open_issue(ctx, message)
+    elif reaction_mode.is_reaction_mode(ctx) and keys.confirm_ref(issue.ticket_id) not in ctx.store.recorded(issue).refs:
+        s2z.open_issue(ctx, message)  # resume a set-up interrupted by a crash (the message may be old)
     elif is_new:
         s2z.open_issue(ctx, message)  # resume a set-up interrupted by a crash
     if not (issue.is_open or is_new or _recently_closed(issue)):
@@ -416,10 +429,12 @@ def handle_ticket(ctx: SyncContext, ticket: Ticket) -> bool:
     issue = ctx.store.issue_by_ticket(ticket.id)
 
     def handle() -> None:
-        if issue is None:
-            email.on_unmapped_ticket(ctx, ticket)
-        elif z2s.needs_sync(issue, ticket):
-            z2s.sync_ticket(ctx, issue, ticket)
+        with ctx.in_channel(ticket_channel(ctx, issue, ticket)):
+            if issue is None:
+                email.on_unmapped_ticket(ctx, ticket)
+            elif z2s.needs_sync(issue, ticket):
+                z2s.sync_ticket(ctx, issue, ticket)
+            status_reactions.follow(ctx, issue, ticket)
 
     seen = zendesk_time(ticket.updated_at)
     return parking.attempt(ctx, keys.ticket_item(ticket.id), f"Zendesk ticket #{ticket.id}", handle,
@@ -427,4 +442,46 @@ def handle_ticket(ctx: SyncContext, ticket: Ticket) -> bool:
                            seen_at=seen.replace(tzinfo=timezone.utc).timestamp() if seen else None)
 
 
-POLLS: dict[Source, Callable[[SyncContext], None]] = {"slack": poll_slack, "zendesk": poll_zendesk}
+def ticket_channel(ctx: SyncContext, issue: Issue | None, ticket: Ticket) -> str:
+    """The channel a ticket belongs to: its thread's, or for a new emailed ticket the
+    first channel of its group (none: the first channel, whose group boundary keeps it out)."""
+    if issue is not None:
+        return issue.channel
+    routed = ctx.config.channel_for_group(ticket.group_id)
+    return routed.id if routed else ctx.config.channel_list[0].id
+
+
+def poll_slack_channels(ctx: SyncContext, all_due: bool = False) -> None:
+    """Each channel whose effective interval has passed (all of them for `sync-once`),
+    busiest first, as its own poll: one channel failing does not stop the others."""
+    now = time.monotonic()
+    intervals = channel_intervals(ctx.config)
+    order = busiest_first(ctx, [c.id for c in ctx.config.channel_list])
+    failures: list[Exception] = []
+    for channel in order:
+        if ctx.only_channels is not None and channel not in ctx.only_channels:
+            continue  # another instance polls it ([daemon] ha on Postgres)
+        last = ctx.last_polled.get(channel)
+        if not all_due and last is not None and now - last < intervals[channel] - 0.5:
+            continue
+        ctx.last_polled[channel] = now
+        with ctx.in_channel(channel):
+            try:
+                poll_slack(ctx)
+            except (Stopping, AuthError):
+                raise
+            except ApiError as exc:
+                failures.append(exc)
+    if failures:
+        raise failures[0]
+
+
+def busiest_first(ctx: SyncContext, channels: list[str]) -> list[str]:
+    """Channels with the most recently active issues first: when Slack's budget is
+    short, the busy ones are not the ones that wait."""
+    recent = ctx.store.active_since(utcnow() - HOT_WINDOW, 100)
+    activity = {c: sum(1 for i in recent if i.channel == c) for c in channels}
+    return sorted(channels, key=lambda c: -activity[c])
+
+
+POLLS: dict[Source, Callable[[SyncContext], None]] = {"slack": poll_slack_channels, "zendesk": poll_zendesk}

@@ -35,7 +35,7 @@ def follow_up_closed(ctx: SyncContext, issue: Issue, reply: Message, body: str, 
     def do() -> tuple[int, int | None]:
         return ctx.zendesk.create_ticket(
             subject=subject, body=f"{body}\n\n(Follow-up to ticket #{old_ticket}, which {gone})", requester=requester,
-            assignee_id=zcfg.agent_user_id, group_id=zcfg.group_id, external_id=ext, tags=["zsc", "zsc_followup"],
+            assignee_id=zcfg.agent_user_id, group_id=ctx.config.channel_config(issue.channel).group_id, external_id=ext, tags=["zsc", "zsc_followup"],
             idempotency_key=hashlib.sha256(key.encode()).hexdigest()[:40],
             followup_source_id=None if deleted else old_ticket,
         )

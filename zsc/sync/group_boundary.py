@@ -23,8 +23,8 @@ REPLY_NOTICE = ("This request moved to another team in Zendesk, so replies here 
 
 
 def is_outside(ctx: SyncContext, ticket: Ticket) -> bool:
-    """Outside the group (a deleted ticket has no group any more, and says nothing)."""
-    return ticket.status != "deleted" and ticket.group_id != ctx.config.zendesk.group_id
+    """Outside its channel's group (a deleted ticket has no group any more, and says nothing)."""
+    return ticket.status != "deleted" and ticket.group_id != ctx.channel_config.group_id
 
 
 def moves(ctx: SyncContext, ticket_id: int) -> int | None:

@@ -101,6 +101,20 @@ def slack_history_read(channel: str) -> str:
     return f"resume:slack:{channel}:history"  # bookkeeping, not a cursor: `zsc status` does not list it
 
 
+def slack_start(channel: str) -> str:
+    """When zsc first watched `channel`: in reaction mode only messages since then can open tickets."""
+    return f"watch:start:{channel}"
+
+
+def reaction_note_ref(ticket_id: int) -> str:
+    """The internal note naming who opened a ticket by reacting."""
+    return f"reacted:{ticket_id}"
+
+
+def channel_poller(channel: str) -> str:
+    """Which instance polls `channel` ([daemon] ha on Postgres), for `zsc status`."""
+    return f"ha:poller:{channel}"
+
 OLD_SWEEP = "slack:old_thread_sweep"  # the last old thread asked for replies
 EXPORT_CURSOR = "zendesk:export_cursor"  # the incremental export's after_cursor
 EXPORT_START = "zendesk:export_start"

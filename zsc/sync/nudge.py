@@ -34,6 +34,8 @@ def nudge_unanswered(ctx: SyncContext) -> None:
         return  # counted in office time, the wait cannot have grown since the shift ended
     wait = cfg.after_minutes * 60
     for issue in ctx.store.awaiting_first_response(now - timedelta(seconds=wait), now - LOOKBACK, keys.NUDGE_PREFIX):
+        if issue.channel != ctx.channel:
+            continue  # each channel's poll nudges its own threads (another instance may poll the others)
         if elapsed_seconds(issue.opened_at, now, hours) >= wait:
             nudge(ctx, issue)
 

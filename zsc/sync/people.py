@@ -125,6 +125,25 @@ def _zendesk_name(ctx: SyncContext, user_id: int) -> str:
     return user.name or f"user {user_id}"
 
 
+def zendesk_look(ctx: SyncContext, user_id: int | None, name: str) -> tuple[str, str | None]:
+    """How a Zendesk comment's author appears with post_as_agent: their name (cut to
+    what Slack shows, never able to ping) and Zendesk photo (asked once per process)."""
+    from zsc import format as fmt
+
+    shown = fmt.one_line_name(name)[:80] or "Zendesk"
+    if not user_id:
+        return shown, None
+    if user_id not in ctx.photos:
+        try:
+            ctx.photos[user_id] = ctx.zendesk.user(user_id).photo_url
+        except (AuthError, RateLimited):
+            raise
+        except ApiError:
+            return shown, None  # no picture is no reason to hold the comment back
+    photo = ctx.photos[user_id]
+    return shown, photo if photo and photo.startswith(("https://", "http://")) else None
+
+
 def zendesk_is_agent(ctx: SyncContext, user_id: int | None) -> bool:
     """True for agents and admins; a user Zendesk does not give a role for counts as one
     (asked once per cycle; the first-answer check needs it once per issue)."""

@@ -65,11 +65,18 @@ def external_id(channel: str, ts: str) -> str:
 
 # ---------------------------------------------------------------- new issues
 
-def open_issue(ctx: SyncContext, message: Message) -> Issue:
-    """Ticket, permalink note, confirmation, notices: each step once, resumable after a crash."""
+def open_issue(ctx: SyncContext, message: Message, reactor: str | None = None) -> Issue:
+    """Ticket, permalink note, confirmation, notices: each step once, resumable after a crash.
+    `reactor`: who opened it by reacting (reaction mode), named in an internal note."""
     channel, ts = ctx.channel, message.ts
-    issue = ctx.store.issue_by_thread(channel, ts) or create_ticket(ctx, message)
+    issue = ctx.store.issue_by_thread(channel, ts) or create_ticket(ctx, message, reactor is not None)
     add_permalink_note(ctx, issue, permalink(ctx.workspace_uri, channel, ts))
+    if reactor is not None:
+        from zsc.sync import reaction_mode
+
+        comment_once(ctx, issue, keys.reaction_note_ref(issue.ticket_id), "reacted",
+                     reaction_mode.reactor_note(ctx, reactor), public=False, author_id=None,
+                     ref=keys.reaction_note_ref(issue.ticket_id))
     post_once(ctx, issue, keys.confirm_ref(issue.ticket_id), "confirmation",
               f"Thanks! Ticket {ctx.ticket_link(issue.ticket_id)} is open for this request; "
               "replies in this thread reach it, and its public replies appear here. Type `help` for commands.")
@@ -90,12 +97,19 @@ def add_permalink_note(ctx: SyncContext, issue: Issue, link: str) -> None:
             raise
 
 
-def create_ticket(ctx: SyncContext, message: Message) -> Issue:
+def create_ticket(ctx: SyncContext, message: Message, with_replies: bool = False) -> Issue:
+    """`with_replies` (reaction mode): the thread's replies so far go into the first comment."""
     channel, ts = ctx.channel, message.ts
     zcfg = ctx.config.zendesk
     author = message_author(ctx, message)
     subject = fmt.subject_from_slack(message.text, user_name=lambda uid: people.slack_name(ctx, uid))
     body = plain_text(ctx, message)  # its files: attached (or linked) by files.attach_slack_files
+    earlier: list[Message] = []
+    if with_replies:
+        from zsc.sync import reaction_mode
+
+        earlier = reaction_mode.context_replies(ctx, message)
+        body += reaction_mode.context_text(ctx, earlier)
     if zcfg.requester_from_slack and author.email:
         requester: dict[str, Any] = {"name": author.name, "email": author.email}
     else:
@@ -107,9 +121,9 @@ def create_ticket(ctx: SyncContext, message: Message) -> Issue:
     def do() -> tuple[int, int | None]:
         text, uploads = files.attach_slack_files(ctx, key, message.files, body)
         return ctx.zendesk.create_ticket(
-            subject=subject, body=text, requester=requester, assignee_id=zcfg.agent_user_id, group_id=zcfg.group_id,
-            external_id=ext, tags=["zsc"], idempotency_key=hashlib.sha256(key.encode()).hexdigest()[:40],
-            **({"uploads": uploads} if uploads else {}),
+            subject=subject, body=text, requester=requester, assignee_id=zcfg.agent_user_id,
+            group_id=ctx.channel_config.group_id, external_id=ext, tags=["zsc", *ctx.channel_config.tags],
+            idempotency_key=hashlib.sha256(key.encode()).hexdigest()[:40], **({"uploads": uploads} if uploads else {}),
         )
 
     def record(result: tuple[int, int | None]) -> None:
@@ -122,6 +136,8 @@ def create_ticket(ctx: SyncContext, message: Message) -> Issue:
             opened_at=ts_time(ts))
         ctx.store.record_item(issue, TO_ZENDESK, "message", slack_ts=ts, comment_id=first_comment)
         edits.mirrored_as_edited(ctx, issue, message)
+        for reply in earlier:  # in the first comment: never written again
+            ctx.store.record_item(issue, TO_ZENDESK, "context", slack_ts=reply.ts)
 
     ticket_id, _ = create_ticket_once(ctx, key, "ticket", None, ext, do, record)
     issue = ctx.store.issue_by_ticket(ticket_id)

@@ -68,7 +68,9 @@ def mirror_comment(ctx: SyncContext, issue: Issue, ticket_id: int, comment: Comm
     # Attachments first (each once, by id); the ones only named get a line in the post,
     # whose last chunk marks the comment mirrored.
     notes = files.mirror_attachments(ctx, issue, comment.attachments)
-    text = fmt.zendesk_comment_to_slack(author, files.with_notes(comment.body, notes))
+    body = files.with_notes(comment.body, notes)
+    as_user = people.zendesk_look(ctx, comment.author_id, author) if ctx.config.slack.post_as_agent else None
+    text = fmt.zendesk_comment_as_agent(body) if as_user else fmt.zendesk_comment_to_slack(author, body)
     # A flood cap: an outsider's 100,000-character email must not become 29 posts.
     chunks = fmt.cap_posts(fmt.split_for_slack(text), ctx.config.sync.max_slack_posts_per_comment,
                            ctx.ticket_url(ticket_id))
@@ -77,7 +79,7 @@ def mirror_comment(ctx: SyncContext, issue: Issue, ticket_id: int, comment: Comm
         # comment counts as mirrored once all of it is in the thread.
         last = part == len(chunks) - 1
         post_once(ctx, issue, keys.comment_ref(comment.id, part), "comment", chunk,
-                  comment_id=comment.id if last else None)
+                  comment_id=comment.id if last else None, as_user=as_user)
     ctx.result.mirrored_one(ZENDESK_TO_SLACK)
     ctx.result.did(f"Zendesk #{ticket_id} comment {comment.id} -> Slack {issue.channel}/{issue.thread_ts}",
                    channel=issue.channel, thread_ts=issue.thread_ts, ticket_id=ticket_id, comment_id=comment.id)
