@@ -22,7 +22,7 @@ from zsc.simulator.team import api_sections, pagerduty_section
 CHANNEL = "CSUPPORT"
 PLATFORM = "CPLATFORM"
 SCOPES = ("channels:history", "groups:history", "channels:read", "groups:read", "chat:write", "users:read",
-          "users:read.email", "reactions:read", "reactions:write", "chat:write.customize")
+          "users:read.email", "files:read", "files:write", "reactions:read", "reactions:write", "chat:write.customize")
 STEP_TIMEOUT = 20.0
 SCREENSHOT = b"\x89PNG\r\n\x1a\n" + b"\x00" * 2048  # stands in for a real screenshot
 
