@@ -73,19 +73,8 @@ def post_report(ctx: SyncContext, day: date, late: bool = False, at: datetime | 
     channel = report_channel(ctx.config)
     ref = f"report:{key}"
     text = report_text(ctx, day, at, late)
-
-    def do() -> str:
-        return ctx.slack.post(channel, text, ref=ref)
-
-    def find(intent) -> str | None:
-        oldest = (intent.created_at - FIND_SLACK).replace(tzinfo=timezone.utc).timestamp()
-        return ts_with_ref(ctx.slack.history(channel, oldest=ts_for(oldest)), ref)
-
-    def record(ts: str) -> None:
-        ctx.store.record_report(key, ts, late)
-
     try:
-        ts = once(ctx, keys.post_key(ref), "report", None, {"ref": ref, "channel": channel}, do, find, record)
+        ts = _post_once(ctx, channel, text, ref, lambda ts: ctx.store.record_report(key, ts, late))
     except NotFound as exc:
         if channel == ctx.config.slack.channel or getattr(exc, "reason", None) is None:
             raise
@@ -127,18 +116,7 @@ def post_channel_report(ctx: SyncContext, channel: str, day: date, late: bool, a
         return False
     ref = f"report:{channel}:{key}"
     text = report_text(ctx, day, at, late, channel=channel)
-
-    def do() -> str:
-        return ctx.slack.post(channel, text, ref=ref)
-
-    def find(intent) -> str | None:
-        oldest = (intent.created_at - FIND_SLACK).replace(tzinfo=timezone.utc).timestamp()
-        return ts_with_ref(ctx.slack.history(channel, oldest=ts_for(oldest)), ref)
-
-    def record(ts: str) -> None:
-        ctx.store.record_channel_report(channel, key, ts)
-
-    ts = once(ctx, keys.post_key(ref), "report", None, {"ref": ref, "channel": channel}, do, find, record)
+    ts = _post_once(ctx, channel, text, ref, lambda ts: ctx.store.record_channel_report(channel, key, ts))
     logger.bind(channel=channel, ts=ts).info("daily report of {} for {} posted{}", channel, key,
                                              " (late)" if late else "")
     return True
@@ -146,3 +124,16 @@ def post_channel_report(ctx: SyncContext, channel: str, day: date, late: bool, a
 
 def _aware(moment: datetime) -> datetime:
     return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
+
+
+def _post_once(ctx: SyncContext, channel: str, text: str, ref: str, record) -> str:
+    """A top-level report post, once: a post whose answer was lost is found again in
+    the channel's history by its ref (there is no thread to search)."""
+    def do() -> str:
+        return ctx.slack.post(channel, text, ref=ref)
+
+    def find(intent) -> str | None:
+        oldest = (intent.created_at - FIND_SLACK).replace(tzinfo=timezone.utc).timestamp()
+        return ts_with_ref(ctx.slack.history(channel, oldest=ts_for(oldest)), ref)
+
+    return once(ctx, keys.post_key(ref), "report", None, {"ref": ref, "channel": channel}, do, find, record)
