@@ -229,6 +229,9 @@ class PgLock:
             cur.execute(sql, args)
             return cur.fetchone()
 
+    ACQUIRE = "SELECT pg_try_advisory_lock(%s)"  # exclusive: one leader
+    KIND = "leader lock"
+
     def try_acquire(self) -> bool:
         """True when we lead; LockUnavailable when the database cannot be asked."""
         import psycopg2
@@ -236,11 +239,15 @@ class PgLock:
         if self.leading:
             return True
         try:
-            self.leading = bool(self._query("SELECT pg_try_advisory_lock(%s)", (LEADER_KEY,))[0])
+            self.leading = bool(self._query(self.ACQUIRE, (LEADER_KEY,))[0])
         except psycopg2.Error as exc:
             self._drop()
-            raise LockUnavailable(f"leader lock on {self.where}: {_first_line(exc)}") from None
+            raise LockUnavailable(f"{self.KIND} on {self.where}: {_first_line(exc)}") from None
+        self._acquired()
         return self.leading
+
+    def _acquired(self) -> None:
+        """After a try: what a subclass keeps per session starts afresh."""
 
     def held(self) -> bool:
         """A session lock lasts as long as the session: check the session is alive."""
@@ -364,19 +371,12 @@ class SharedWork(PgLock):
         super().__init__(url)
         self.mine: set[str] = set()
 
-    def try_acquire(self) -> bool:
-        """Join the instances sharing the work; False while a non-HA zsc holds the store."""
-        import psycopg2
+    # Joining the instances sharing the work: False while a non-HA zsc holds the store.
+    ACQUIRE = "SELECT pg_try_advisory_lock_shared(%s)"
+    KIND = "shared lock"
 
-        if self.leading:
-            return True
-        try:
-            self.leading = bool(self._query("SELECT pg_try_advisory_lock_shared(%s)", (LEADER_KEY,))[0])
-        except psycopg2.Error as exc:
-            self._drop()
-            raise LockUnavailable(f"shared lock on {self.where}: {_first_line(exc)}") from None
+    def _acquired(self) -> None:
         self.mine = set()
-        return self.leading
 
     @contextmanager
     def setting_up(self) -> Iterator[None]:

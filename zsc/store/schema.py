@@ -157,9 +157,7 @@ def _v8_comment_counts(db: pw.Database) -> None:
 
 def _v9_status_reaction(db: pw.Database) -> None:
     """v9: the status reaction zsc last set on each thread, so it is changed, not added to."""
-    columns = {c.name for c in db.get_columns(Issue._meta.table_name)}
-    if "status_reaction" not in columns:
-        migrate(migrator(db).add_column(Issue._meta.table_name, "status_reaction", Issue.status_reaction))
+    _add_issue_column(db, Issue.status_reaction)
 
 
 def migrator(db: pw.Database):
