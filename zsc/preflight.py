@@ -27,7 +27,8 @@ class Check:
     detail: str
     fix: str = ""
     # why it failed: "refused" (a credential), "config" (a setting names nothing usable),
-    # "unreachable" (no answer: says nothing about the setting); "" when ok
+    # "unreachable" (no answer: says nothing about the setting), "optional" (a feature
+    # falls back without it: `zsc run` warns and starts); "" when ok
     kind: str = ""
     error: Exception | None = field(default=None, compare=False, repr=False)  # the adapter's own error, if any
 
@@ -78,14 +79,38 @@ def slack_checks(config: Any, credential_only: bool = False, essential: bool = F
     for channel in channels:  # every mirrored channel: [slack] channel and the [[channels]] entries
         setting = "[slack] channel" if channel == s.channel else "[[channels]] id"
         rows.append(_slack_channel(slack, channel, me, setting=setting))
+    file_scopes = _slack_file_scopes(config, me)
     if essential:
-        return rows
+        return rows + ([file_scopes] if file_scopes else [])
     report = getattr(config, "report", None)
     if report is not None and report.channel and report.channel not in channels:
         rows.append(_slack_channel(slack, report.channel, me, setting="[report] channel",
                                    name=f"Slack report channel {report.channel}"))
     rows.append(_slack_email_scope(slack, config, channels[0]))
-    return rows
+    return rows + ([file_scopes] if file_scopes else [])
+
+
+FILE_SCOPES = {"files:read": "files posted in Slack reach tickets only as links",
+               "files:write": "Zendesk attachments reach threads only as links"}
+
+
+def _slack_file_scopes(config: Any, me: Any) -> Check | None:
+    """With [files] on, files:read and files:write, read off the scopes Slack names in
+    the answer to auth.test (its x-oauth-scopes header). Without one, files are named
+    with their links instead: a problem to fix, not a reason to stop."""
+    files = getattr(config, "files", None)
+    if files is None or not files.enabled:
+        return None
+    name = "Slack file scopes"
+    if me.scopes is None:
+        return Check(name, True, "not checked: Slack's answer did not name the token's scopes")
+    missing = [scope for scope in FILE_SCOPES if scope not in me.scopes]
+    if not missing:
+        return Check(name, True, "files:read and files:write granted")
+    scopes = " and ".join(missing)
+    return Check(name, False, f"scope {scopes} not granted: " + "; ".join(FILE_SCOPES[m] for m in missing),
+                 f"add {scopes} at api.slack.com/apps → your app → OAuth & Permissions → Bot Token Scopes, "
+                 "then reinstall the app to the workspace (or set [files] enabled = false)", "optional")
 
 
 def _slack_channel(slack: Any, channel: str, me: Any, setting: str = "[slack] channel",
@@ -280,7 +305,8 @@ def require_essentials(config: Any) -> None:
     token and channel, the Zendesk credentials. A refused credential stops zsc with
     one line (exit 1; systemd's Restart= tries again later), a channel that names
     nothing usable too (exit 2: the config must change). An API that merely does not
-    answer does not stop zsc: the polls retry it."""
+    answer does not stop zsc: the polls retry it; nor does a missing file scope (one
+    warning: files are named with their links meanwhile)."""
     rows = slack_checks(config, essential=True) + zendesk_checks(config, credential_only=True)
     for row in rows:
         if row.ok:
@@ -288,6 +314,8 @@ def require_essentials(config: Any) -> None:
         line = f"{row.name}: {row.detail}; {row.fix}"
         if row.kind == "unreachable":
             logger.warning("{}; continuing, the polls will retry", line)
+        elif row.kind == "optional":
+            logger.warning("{}; continuing without it", line)
         elif row.kind == "config":
             raise ConfigError(f"{row.name.split()[0]}: {line}")
         elif isinstance(row.error, AuthError):

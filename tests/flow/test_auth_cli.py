@@ -292,9 +292,9 @@ def test_everything_configured_passes(world):
     result = world.zsc("auth", "check")
     assert result.exit_code == 0, result.output
     rows = [line[:1] for line in result.output.splitlines() if line[:1] in "✓✗" and line]
-    assert rows == ["✓"] * 9
+    assert rows == ["✓"] * 10
     assert "emails visible (looked up UANN)" in result.output
-    assert "9 of 9 checks passed" in result.output
+    assert "10 of 10 checks passed" in result.output
     assert_no_secrets(result.output)
 
 

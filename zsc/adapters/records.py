@@ -134,6 +134,7 @@ class Identity:
     user: str | None = None  # the bot user's name
     team: str | None = None
     url: str | None = None  # the workspace address
+    scopes: frozenset[str] | None = None  # the token's scopes (Slack's x-oauth-scopes header); None: not said
 
 
 @dataclass(frozen=True)

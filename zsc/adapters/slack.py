@@ -41,7 +41,9 @@ class SlackAdapter:
         self._file_hosts = ("slack.com", "slack-edge.com", urlsplit(base).hostname or "")
 
     # ---- plumbing ----
-    def _call(self, method: str, *, write: bool = False, **kwargs: Any) -> dict[str, Any]:
+    def _call(self, method: str, *, write: bool = False, answer_headers: dict[str, str] | None = None,
+              **kwargs: Any) -> dict[str, Any]:
+        """The answer's JSON; `answer_headers`, when given, is filled with its headers (names in lower case)."""
         from slack_sdk.errors import SlackApiError
 
         def attempt() -> dict[str, Any]:
@@ -56,6 +58,9 @@ class SlackAdapter:
                                 network=True) from None
 
         response = self.gate.call(attempt, write=write, what=method)
+        if answer_headers is not None:
+            for name, value in (getattr(response, "headers", None) or {}).items():
+                answer_headers[str(name).lower()] = str(value[0] if isinstance(value, list) and value else value)
         data = response.data
         if not isinstance(data, dict):
             raise Rejected(API, f"{method}: unexpected answer (not JSON)")
@@ -95,9 +100,11 @@ class SlackAdapter:
     # ---- reads ----
     def auth_test(self) -> Identity:
         if self._identity is None:
-            data = self._call("auth.test")
+            headers: dict[str, str] = {}
+            data = self._call("auth.test", answer_headers=headers)
             self._identity = Identity(user_id=_s(data.get("user_id")), bot_id=_s(data.get("bot_id")),
-                                      user=_s(data.get("user")), team=_s(data.get("team")), url=_s(data.get("url")))
+                                      user=_s(data.get("user")), team=_s(data.get("team")), url=_s(data.get("url")),
+                                      scopes=_scopes(headers.get("x-oauth-scopes")))
         return self._identity
 
     def channel_info(self, channel: str) -> ChannelInfo:
@@ -316,6 +323,13 @@ def _messages(raw: Any) -> list[Message]:
         if isinstance(item.get("ts"), str):
             out.append(Message.from_json(item))
     return out
+
+
+def _scopes(header: str | None) -> frozenset[str] | None:
+    """The token's scopes from Slack's `x-oauth-scopes` header ("a:b,c:d"); None without the header."""
+    if header is None:
+        return None
+    return frozenset(scope.strip() for scope in header.split(",") if scope.strip())
 
 
 def _s(value: Any) -> str | None:

@@ -39,14 +39,27 @@ def slack_method(name: str):
     def mark(fn):
         def handler(self, req: Request) -> Response:
             try:
-                return fn(self, req)
+                resp = fn(self, req)
             except SlackError as err:
-                return Response(200, {"ok": False, "error": err.error, **err.extra})
+                resp = Response(200, {"ok": False, "error": err.error, **err.extra})
+            except Abort as abort:
+                resp = abort.response
+            return with_scopes(resp, req)
 
         handler.__name__ = fn.__name__
         return route("POST", "/api/" + re.escape(name), name)(handler)
 
     return mark
+
+
+def with_scopes(resp: Response, req: Request) -> Response:
+    """Slack names the calling token's scopes in the `x-oauth-scopes` header of every
+    Web API answer (success or error) to a token it accepted: the one way to read a
+    token's scopes."""
+    scopes = getattr(req.principal, "scopes", None)
+    if scopes is not None:
+        resp.headers = {**resp.headers, "x-oauth-scopes": ",".join(sorted(scopes))}
+    return resp
 
 
 def _ok(**data: Any) -> Response:

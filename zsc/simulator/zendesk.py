@@ -214,10 +214,14 @@ class ZendeskSim(Service):
             ticket.updated_at = max(now(), ticket.updated_at + 1)
 
     def receive_email(self, from_name: str, from_email: str, subject: str, body: str,
-                      group_id: int | None = None) -> int:
+                      group_id: int | None = None, attachments: Iterable[tuple[str, bytes, str]] = ()) -> int:
+        """Someone emails the support address; `attachments`: (file name, bytes, content
+        type) of the files attached to the email, which Zendesk keeps on the first comment."""
         with self.lock:
             requester = self.desk.find_or_create_end_user(from_name, from_email)
-            spec = {"subject": subject, "comment": {"body": body, "public": True}, "group_id": group_id}
+            tokens = [self.desk.files.upload(name, data, ctype)["token"] for name, data, ctype in attachments]
+            spec = {"subject": subject, "comment": {"body": body, "public": True, **({"uploads": tokens} if tokens else {})},
+                    "group_id": group_id}
             source = {"address": requester.email, "name": requester.name}
             ticket, _ = self.desk.create_ticket(requester.id, "email", spec, source)
             return ticket.id

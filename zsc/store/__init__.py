@@ -25,12 +25,13 @@ from zsc.store.mirrored import MirroredQueries, _Recorded
 from zsc.store.schema import SCHEMA_VERSION, open_database, schema_version, upgrade, warn_if_readable
 
 __all__ = ["Store", "StoreError", "open_store", "opened", "utcnow", "SCHEMA_VERSION", "LEADER", "EMAIL_DENIED",
-           "EMAIL_THREAD", "TO_SLACK", "TO_ZENDESK", "OPEN_STATUSES", "DONE_STATUSES",
+           "EMAIL_THREAD", "EMAIL_FILES", "TO_SLACK", "TO_ZENDESK", "OPEN_STATUSES", "DONE_STATUSES",
            # record types (read their fields; change them only through Store methods)
            "Issue", "Intent", "CommandRun", "ReportRun", "SlackUser", "ZendeskUser", "FailingItem"]
 
 EMAIL_DENIED = "email_denied"  # ticket flag: an emailed ticket zsc decided not to post (value: why)
 EMAIL_THREAD = "email_thread"  # ticket flag: the top-level Slack post of an email set-up still under way
+EMAIL_FILES = "email_files"  # ticket flag: the attachments of an emailed ticket's first email are still owed to its thread
 
 
 class StoreError(Exception):

@@ -17,6 +17,9 @@ The set-up, each step once whatever crashes in between:
    is the ticket mapped: until that moment the engine keeps offering it here
    (the export cursor does not pass a failed item, and a crash never saves
    it), and each step resumes from where it got;
+3b. the email's attachments, uploaded into the thread (zsc.sync.files, once per
+   attachment id). The same transaction as step 3 flags them as owed, so if this
+   is cut short the next read of the ticket (zendesk_to_slack) finishes it;
 4. the tail every new issue gets: the Slack-link note and the new-issue notices.
    If a crash cuts this short, the engine's Slack poll finishes it when it meets
    the thread's top message (slack_to_zendesk.open_issue finds the confirmation
@@ -34,10 +37,10 @@ from datetime import datetime, timezone
 from typing import Any
 
 from zsc import format as fmt
-from zsc.adapters.records import Ticket, permalink, ts_for, zendesk_time
+from zsc.adapters.records import Comment, Ticket, permalink, ts_for, zendesk_time
 from zsc.errors import Rejected
 from zsc.store import EMAIL_DENIED, EMAIL_THREAD, TO_SLACK, Issue, utcnow
-from zsc.sync import keys, notices, people
+from zsc.sync import files, keys, notices, people
 from zsc.sync.context import ZENDESK_TO_SLACK, SyncContext
 from zsc.sync.effects import once, ts_with_ref
 from zsc.sync.followup import is_closed_rejection
@@ -150,7 +153,10 @@ def open_email_issue(ctx: SyncContext, ticket: Ticket, name: str, address: str |
         # every change, and the thread is finished without the external_id.
         if not is_closed_rejection(exc):
             raise
-    issue = post_thread(ctx, ticket, top_ts, name, address)
+    comments = ctx.zendesk.comments(ticket.id)
+    first = comments[0] if comments else None  # the email itself
+    issue = post_thread(ctx, ticket, first, top_ts, name, address)
+    files.mirror_email_files(ctx, issue, first)  # its attachments, under its text
     add_permalink_note(ctx, issue, permalink(ctx.workspace_uri, channel, top_ts))
     notices.after_new_issue(ctx, issue)
     ctx.result.mirrored_one(ZENDESK_TO_SLACK)
@@ -182,11 +188,11 @@ def post_top(ctx: SyncContext, ticket: Ticket, name: str, address: str | None) -
     return once(ctx, ref, "email", None, {"ref": ref, "ticket_id": ticket.id}, do, find, record)
 
 
-def post_thread(ctx: SyncContext, ticket: Ticket, top_ts: str, name: str, address: str | None) -> Issue:
-    """Step 3: the thread reply, recorded together with the Issue that maps the ticket."""
+def post_thread(ctx: SyncContext, ticket: Ticket, first: Comment | None, top_ts: str, name: str,
+                address: str | None) -> Issue:
+    """Step 3: the thread reply with the start of the email (`first`, the ticket's
+    first comment), recorded together with the Issue that maps the ticket."""
     channel, ref = ctx.channel, keys.confirm_ref(ticket.id)
-    comments = ctx.zendesk.comments(ticket.id)
-    first = comments[0] if comments else None  # the email itself
     body = first.body if first else ticket.description
     excerpt = fmt.truncate(body.strip(), BODY_LIMIT)
     quoted = "\n".join(f"> {line}" for line in (fmt.zendesk_to_slack(excerpt) or fmt.NO_TEXT).splitlines())
@@ -211,6 +217,7 @@ def post_thread(ctx: SyncContext, ticket: Ticket, top_ts: str, name: str, addres
         ctx.store.record_item(issue, TO_SLACK, "email_body", slack_ts=reply_ts,
                               comment_id=first.id if first else None, ref=ref)
         ctx.store.clear_flag(ticket.id, EMAIL_THREAD)
+        files.owe_email_files(ctx, ticket.id, first)  # step 3b, finished even after a crash here
 
     once(ctx, f"email:reply:{ticket.id}", "email_body", None, {"ref": ref, "ticket_id": ticket.id}, do, find, record)
     return ctx.store.issue_by_ticket(ticket.id)

@@ -7,7 +7,8 @@ Crash safety follows effects.py: an upload to Zendesk is harmless until a commen
 names its token, so the tokens ride in the comment's intent payload and are reused
 (within the hour Zendesk keeps them) by a retry; an upload to Slack is keyed by the
 attachment id, and the file id Slack gave it is kept in the intent, so after a lost
-answer the file is looked for in the thread by that id."""
+answer the file is looked for in the thread by that id. The attachments of the email
+that opened an emailed ticket take the same way into its new thread."""
 
 from __future__ import annotations
 
@@ -15,11 +16,12 @@ import time
 from typing import Any, Iterable
 
 from zsc import format as fmt
-from zsc.adapters.records import File
+from zsc.adapters.records import Comment, File
 from zsc.errors import Ambiguous, ApiError, AuthError, NotFound, RateLimited, Rejected, TooLarge, Unavailable
-from zsc.store import TO_SLACK, Issue
+from zsc.store import EMAIL_FILES, TO_SLACK, Issue
 from zsc.sync import keys
 from zsc.sync.context import SyncContext
+from zsc.sync.effects import post_once
 
 TOKEN_REUSE_SECONDS = 50 * 60  # Zendesk keeps an upload token about an hour
 
@@ -79,6 +81,26 @@ def attach_slack_files(ctx: SyncContext, key: str, files: Iterable[File], body: 
     if not text.strip():  # Zendesk refuses a blank comment: a file alone is named
         text = fmt.files_block([{"name": f.name} for f in files])
     return text, tokens
+
+
+def kept_uploads(ctx: SyncContext, key: str) -> dict[str, Any] | None:
+    """What attach_slack_files kept in intent `key` (the tokens, the lines, when)."""
+    intent = ctx.store.intent(key)
+    saved = intent.data.get("files") if intent is not None else None
+    return saved if isinstance(saved, dict) else None
+
+
+def keep_uploads(ctx: SyncContext, key: str, uploads: dict[str, Any] | None, **extra: Any) -> None:
+    """Inside the write of intent `key`: uploads made for another write that was refused
+    for sure (so never attached), for attach_slack_files to reuse rather than upload
+    again; `extra` is kept in the intent too. What the intent already keeps wins."""
+    intent = ctx.store.intent(key)
+    if intent is None:
+        return
+    data = {**intent.data, **extra}
+    if uploads and not isinstance(data.get("files"), dict):
+        data["files"] = uploads
+    ctx.store.set_intent_payload(key, data)
 
 
 def upload_one(ctx: SyncContext, file: File, tokens: list[str]) -> str | None:
@@ -189,6 +211,30 @@ def record_attachment(ctx: SyncContext, issue: Issue, ref: str, key: str) -> Non
             ctx.store.count_own_reply(issue)
             ctx.memo[("posted", issue.id)] = ctx.memo.get(("posted", issue.id), 0) + 1
         ctx.store.finish_intent(key)
+
+
+def owe_email_files(ctx: SyncContext, ticket_id: int, first: Comment | None) -> None:
+    """In the transaction that maps an emailed ticket to its new thread: whether the
+    first email's attachments are still to be copied there (a ticket flag, so a
+    set-up cut short by a crash or a lost answer is finished by the next read of the
+    ticket, and tickets mapped before this existed are never given old files)."""
+    if first is not None and first.public and first.attachments:
+        ctx.store.set_flag(ticket_id, EMAIL_FILES, "owed")
+
+
+def mirror_email_files(ctx: SyncContext, issue: Issue, first: Comment | None) -> None:
+    """The attachments of the email that opened `issue`'s ticket (its first comment,
+    whose text the thread already shows), uploaded into the thread exactly as a later
+    comment's are (mirror_attachments: once per attachment id). Those only named get
+    one post of their own, posted once by its ref."""
+    ticket_id = issue.ticket_id
+    if ctx.store.flag(ticket_id, EMAIL_FILES) is None:
+        return
+    lines = mirror_attachments(ctx, issue, first.attachments if first is not None and first.public else ())
+    if lines:
+        post_once(ctx, issue, keys.email_files_ref(ticket_id), "email_files",
+                  "Attached to the email:\n" + "\n".join(lines))
+    ctx.store.clear_flag(ticket_id, EMAIL_FILES)
 
 
 def with_notes(body: str, notes: list[str]) -> str:

@@ -10,7 +10,7 @@ from typing import Any
 from zsc.adapters.records import Message
 from zsc.errors import Rejected
 from zsc.store import TO_ZENDESK, Issue
-from zsc.sync import keys
+from zsc.sync import files, keys
 from zsc.sync.context import SLACK_TO_ZENDESK, SyncContext
 from zsc.sync.effects import create_ticket_once, post_once
 
@@ -21,7 +21,9 @@ def is_closed_rejection(exc: Exception) -> bool:
 
 
 def follow_up_closed(ctx: SyncContext, issue: Issue, reply: Message, body: str, author_id: int | None,
-                     deleted: bool = False) -> None:
+                     deleted: bool = False, uploads: dict[str, Any] | None = None) -> None:
+    """`body`: the reply's text as its comment would have had it; its files are attached
+    to the follow-up's first comment (`uploads`: those the refused comment had uploaded)."""
     old_ticket = issue.ticket_id
     gone = "was deleted" if deleted else "is closed"
     if not deleted:
@@ -33,11 +35,15 @@ def follow_up_closed(ctx: SyncContext, issue: Issue, reply: Message, body: str, 
     subject = f"Follow-up to #{old_ticket}: {issue.subject}"[:150]
 
     def do() -> tuple[int, int | None]:
+        # The reply's files go on the follow-up's first comment, as on any reply's comment
+        # (uploaded inside the write; the tokens kept in this intent for a retry).
+        files.keep_uploads(ctx, key, uploads, deleted=deleted)  # (a retry says "deleted" as this one does)
+        text, tokens = files.attach_slack_files(ctx, key, reply.files, body)
         return ctx.zendesk.create_ticket(
-            subject=subject, body=f"{body}\n\n(Follow-up to ticket #{old_ticket}, which {gone})", requester=requester,
+            subject=subject, body=f"{text}\n\n(Follow-up to ticket #{old_ticket}, which {gone})", requester=requester,
             assignee_id=zcfg.agent_user_id, group_id=ctx.config.channel_config(issue.channel).group_id, external_id=ext, tags=["zsc", "zsc_followup"],
             idempotency_key=hashlib.sha256(key.encode()).hexdigest()[:40],
-            followup_source_id=None if deleted else old_ticket,
+            followup_source_id=None if deleted else old_ticket, **({"uploads": tokens} if tokens else {}),
         )
 
     def record(result: tuple[int, int | None]) -> None:

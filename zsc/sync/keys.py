@@ -84,6 +84,11 @@ def email_post_ref(ticket_id: int) -> str:
     return f"email:{ticket_id}"
 
 
+def email_files_ref(ticket_id: int) -> str:
+    """The thread post naming the attachments of an emailed ticket's first email that were not copied."""
+    return f"email_files:{ticket_id}"
+
+
 def command_ref(channel: str, ts: str) -> str:
     """A thread command's reply, and the intent of any write it makes."""
     return f"command:{channel}:{ts}"

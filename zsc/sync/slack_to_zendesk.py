@@ -119,7 +119,8 @@ def create_ticket(ctx: SyncContext, message: Message, with_replies: bool = False
     key = keys.ticket_key(channel, ts)
 
     def do() -> tuple[int, int | None]:
-        text, uploads = files.attach_slack_files(ctx, key, message.files, body)
+        # the message's files, and in reaction mode those of the replies in the first comment
+        text, uploads = files.attach_slack_files(ctx, key, [*message.files, *(f for r in earlier for f in r.files)], body)
         return ctx.zendesk.create_ticket(
             subject=subject, body=text, requester=requester, assignee_id=zcfg.agent_user_id,
             group_id=ctx.channel_config.group_id, external_id=ext, tags=["zsc", *ctx.channel_config.tags],
@@ -208,17 +209,29 @@ def mirror_reply(ctx: SyncContext, issue: Issue, reply: Message) -> None:
     # not, and the store may not know yet that an agent just solved it.) On-hold
     # tickets stay on hold; closed ones cannot be reopened (see the follow-up).
     reopen = None if issue.status == "hold" else "open"
+    started = ctx.store.intent(keys.followup_key(issue.channel, reply.ts))
+    if started is not None:  # its follow-up was begun (the ticket refused it): finish that, no comment
+        follow_up_closed(ctx, issue, reply, body, zendesk_user, deleted=bool(started.data.get("deleted")))
+        return
+    uploaded: list[dict] = []  # the files' uploads, kept for a follow-up if the ticket refuses the comment
+
+    def attach(key: str, text: str) -> tuple[str, list[str]]:
+        attached = files.attach_slack_files(ctx, key, reply.files, text)
+        uploaded[:] = [files.kept_uploads(ctx, key) or {}]
+        return attached
+
     try:
         # the thread cursor moves in the same transaction that records the comment
         comment_once(ctx, issue, keys.reply_key(issue.channel, reply.ts), "reply", body, public=True,
                      author_id=zendesk_user, slack_ts=reply.ts, status=reopen,
-                     extra=lambda _id: recorded_reply(ctx, issue, reply),
-                     attach=lambda key, text: files.attach_slack_files(ctx, key, reply.files, text))
+                     extra=lambda _id: recorded_reply(ctx, issue, reply), attach=attach)
     except (Rejected, NotFound) as exc:
         deleted = isinstance(exc, NotFound)
         if not deleted and not is_closed_rejection(exc):
             raise
-        follow_up_closed(ctx, issue, reply, files.with_links(body, reply.files), zendesk_user, deleted=deleted)
+        # Refused for sure, so its uploads were never attached: the follow-up attaches them.
+        follow_up_closed(ctx, issue, reply, body, zendesk_user, deleted=deleted,
+                         uploads=uploaded[0] if uploaded else None)
         return
     if reopen and issue.status != reopen:
         ctx.store.reopen_issue(issue)
