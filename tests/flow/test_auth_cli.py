@@ -9,15 +9,22 @@ import os
 import re
 import stat
 import subprocess
+import signal
 import sys
+import threading
+import time
 from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 import requests
+from click.testing import CliRunner
 from freezegun import freeze_time
 
 from tests.flow.world import CHANNEL, PD_TOKEN, SLACK_TOKEN, ZD_TOKEN
+from zsc import runtime
+from zsc.cli import main
+from zsc.simulator.slack import DEFAULT_SCOPES
 
 REPO = Path(__file__).resolve().parents[2]
 SLACK_APP = ("111.222", "slack-client-secret-0001")
@@ -321,6 +328,62 @@ def test_missing_users_read_scope(world):
     result = world.zsc("auth", "check")
     assert result.exit_code == 1
     assert "✗ Slack users:read.email" in result.output and "scope users:read not granted" in result.output
+
+
+def test_missing_file_scopes_say_which_to_add_and_where(world):
+    use_slack_token(world, [s for s in DEFAULT_SCOPES if s != "files:write"])
+    world.ask("hello")
+    result = world.zsc("auth", "check")
+    assert result.exit_code == 1
+    [row] = [line for line in result.output.splitlines() if line.startswith("✗")]
+    assert "Slack file scopes" in row and "scope files:write not granted" in row
+    assert "Zendesk attachments reach threads only as links" in row
+    fix = result.output.splitlines()[result.output.splitlines().index(row) + 1]
+    assert "fix: add files:write at api.slack.com/apps" in fix and "OAuth & Permissions" in fix and "reinstall" in fix
+
+
+@pytest.fixture
+def keep_signals():
+    """`zsc run` installs its SIGTERM/SIGINT/SIGHUP handlers in the test process."""
+    saved = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)}
+    yield
+    for s, handler in saved.items():
+        signal.signal(s, handler)
+    runtime.reset()
+
+
+def test_run_starts_without_a_file_scope_and_says_so_once(world, keep_signals):
+    """As for the other non-essential scopes: `zsc run` warns in one line and works on,
+    files named with their links meanwhile."""
+    use_slack_token(world, [s for s in DEFAULT_SCOPES if s != "files:read"])
+    world.ask("Printer on fire")
+
+    def stop_once_mirrored() -> None:
+        deadline = time.monotonic() + 20
+        while not world.tickets() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        runtime.request_stop()
+
+    watcher = threading.Thread(target=stop_once_mirrored, daemon=True)
+    watcher.start()
+    result = CliRunner().invoke(main, ["--config", str(world.config_path), "run", "--since", "2020-01-01"],
+                                catch_exceptions=False)
+    watcher.join()
+    assert result.exit_code == 0, result.stderr
+    assert len(world.tickets()) == 1  # it ran
+    warnings = [line for line in result.stderr.splitlines() if "files:read" in line]
+    assert len(warnings) == 1, result.stderr
+    assert "scope files:read not granted" in warnings[0] and "continuing without it" in warnings[0]
+    assert "api.slack.com/apps" in warnings[0]
+
+
+def test_file_scopes_are_not_asked_for_with_files_off(world):
+    world.write_config(extra="[files]\nenabled = false\n")
+    use_slack_token(world, [s for s in DEFAULT_SCOPES if not s.startswith("files:")])
+    world.ask("hello")
+    result = world.zsc("auth", "check")
+    assert result.exit_code == 0, result.output
+    assert "file scopes" not in result.output
 
 
 def test_wrong_channel(world):

@@ -91,3 +91,17 @@ def test_zendesk_uploads_attach_to_comments_and_download_with_auth(zendesk_sim):
     redacted = zd.comments(ticket_id)[-1]
     assert redacted["id"] == note and redacted["body"] == "▇▇▇▇▇▇"
     assert redacted["attachments"][0]["file_name"] == "redacted.txt" and redacted["attachments"][0]["size"] == 0
+
+
+def test_every_web_api_answer_names_the_tokens_scopes(slack_sim):
+    """Slack's x-oauth-scopes header: on success and on errors, for a token it accepted."""
+    slack_sim.add_token("xoxb-ro", ["chat:write", "users:read"])
+
+    def scopes(method, token, **data):
+        answer = requests.post(f"{slack_sim.url}/api/{method}", data=data, headers={"Authorization": f"Bearer {token}"})
+        return answer.headers.get("x-oauth-scopes")
+
+    assert scopes("auth.test", "xoxb-ro") == "chat:write,users:read"
+    assert scopes("files.getUploadURLExternal", "xoxb-ro", filename="a.png", length=3) == "chat:write,users:read"
+    assert set(scopes("auth.test", "xoxb-sim-token").split(",")) == set(DEFAULT_SCOPES)
+    assert scopes("auth.test", "xoxb-unknown") is None  # a refused token is told nothing
