@@ -196,6 +196,7 @@ def run_source(ctx: SyncContext, source: Source, fn: Callable[[SyncContext], Non
     ctx.result = CycleResult()
     ctx.store.reset_caches()
     ctx.memo.clear()
+    ctx.slack.begin_poll()  # a new budget of waiting for Slack's post pace
     try:
         fn(ctx)
     except Stopping:
