@@ -121,3 +121,15 @@ def test_a_stop_during_a_pacing_wait_ends_it_at_once():
     finally:
         runtime.reset()
     assert len(outcome) == 1 and isinstance(outcome[0], runtime.Stopping)
+
+
+def test_one_shot_scans_wait_for_the_pace_as_long_as_it_takes(clock):
+    from zsc.adapters.slack import SlackAdapter
+
+    slack = SlackAdapter("xoxb-test", "http://127.0.0.1:9/api/", pace=pace(clock, interval=1.0, budget=2.0))
+    slack.patient(600.0)  # check-missing --fix: no poll to give way to
+    assert [slack.pace.take("C1") for _ in range(BURST + 20)][-1] == 1.0 and sum(clock.slept) == 20.0
+
+
+def test_a_poll_may_wait_ten_turns_of_the_pace(clock):
+    assert pace(clock, interval=1.0).budget == 10.0 and pace(clock, interval=0.5).budget == 5.0

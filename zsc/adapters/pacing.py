@@ -9,9 +9,10 @@ independent of each other.
 
 Waiting is bounded per poll: once a poll has waited `budget` seconds in total for
 the pace, the next post that would wait raises PostsPaced (a RateLimited), which ends
-the poll as a long Retry-After does. Nothing is lost: the cursors only moved past what
-was recorded, so the next poll goes on with the rest -- and meanwhile the other
-direction had its poll instead of waiting behind a backlog."""
+the poll as a long Retry-After does -- though as planned, not as a failure. Nothing is
+lost: the cursors only moved past what was recorded, so the next poll goes on with the
+rest -- and meanwhile the other direction had its poll instead of waiting behind a
+backlog (the daemon then runs the paced side's next poll soon, not a whole interval later)."""
 
 from __future__ import annotations
 
@@ -23,7 +24,9 @@ from zsc import runtime
 from zsc.errors import RateLimited
 
 BURST = 3  # posts a channel may take at once; Slack allows "short bursts", size unpublished
-POLL_BUDGET = 10.0  # seconds one poll may wait for the pace in all (about one Slack interval)
+# One poll waits for at most this many turns of the pace in all: 10 s at Slack's one a
+# second, about one Slack poll interval, so the other direction never waits long.
+POLL_BUDGET_TURNS = 10
 
 
 class PostsPaced(RateLimited):
@@ -31,8 +34,8 @@ class PostsPaced(RateLimited):
 
     def __init__(self, api: str, channel: str, retry_after: float, budget: float) -> None:
         super().__init__(api, retry_after)
-        self.args = (f"{api}: posts to channel {channel} are paced (about one a second); this poll has waited "
-                     f"its {budget:.0f}s for them, the rest follows in the next poll",)
+        self.args = (f"{api}: posts to channel {channel} are paced (Slack takes about one a second); this poll "
+                     f"has waited its {budget:g}s for them, the rest follows in the next poll",)
 
 
 class ChannelPace:
@@ -40,11 +43,11 @@ class ChannelPace:
     next due). `interval` 0 turns pacing off. `clock` and `sleep` are injectable so
     tests move a fake clock instead of waiting; the default sleep ends at once on stop."""
 
-    def __init__(self, interval: float = 1.0, burst: int = BURST, budget: float = POLL_BUDGET, api: str = "Slack",
+    def __init__(self, interval: float = 1.0, burst: int = BURST, budget: float | None = None, api: str = "Slack",
                  clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = runtime.sleep) -> None:
         self.interval = max(0.0, interval)
         self.burst = max(1, burst)
-        self.budget = budget
+        self.budget = POLL_BUDGET_TURNS * self.interval if budget is None else budget
         self.api = api
         self._clock, self._sleep = clock, sleep
         self._due: dict[str, float] = {}  # channel -> its theoretical next post time
