@@ -123,6 +123,9 @@ class FakeSlack:
     def patient(self, max_wait: float) -> None:
         pass
 
+    def begin_poll(self) -> None:
+        pass  # no post pace in-process
+
     # ---- reads ----
     def auth_test(self) -> Identity:
         ws = self.ws

@@ -866,3 +866,13 @@ def test_readme_configuration_section_is_in_sync():
     assert readme == render_readme(readme)
     for setting in SETTINGS:
         assert f"`{setting.key}`" in readme
+
+
+def test_channel_post_interval_is_one_second_and_may_be_0_for_a_test_double(load):
+    assert load().slack.channel_post_interval == 1.0
+    off = replace_line(MINIMAL, "[slack]\n", "[slack]\nchannel_post_interval = 0\n")
+    assert load(text=off).slack.channel_post_interval == 0.0
+    slower = replace_line(MINIMAL, "[slack]\n", "[slack]\nchannel_post_interval = 1.5\n")
+    assert load(text=slower).slack.channel_post_interval == 1.5
+    negative = replace_line(MINIMAL, "[slack]\n", "[slack]\nchannel_post_interval = -1\n")
+    assert "[slack] channel_post_interval: must be 0 or a positive number, found -1" in error_of(load, text=negative)

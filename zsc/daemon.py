@@ -35,6 +35,7 @@ AUTH_PAUSE = 300.0  # after a refused credential, wait this long instead of hamm
 SOURCES = ("slack", "zendesk")
 REPORT_TICK = 30  # seconds: how often the loop asks whether the daily report is due
 REPORT_RETRY = timedelta(minutes=5)  # after a failed report post, before trying again
+PACED_AGAIN = 1.0  # seconds: a poll stopped at Slack's post pace goes on this soon (a due poll of the other side first)
 
 
 class LostLeadership(Exception):
@@ -62,11 +63,13 @@ class Daemon:
         self.credentials_checked = False
         self.engine = None  # zsc.sync.Engine, while this process leads
         self.scheduler = None
+        self.jobs: dict[str, Any] = {}  # source -> its scheduled poll
         self.paused_until: dict[str, float] = {}
         self.healthy: dict[str, bool] = {}  # outcome of each source's latest poll
         self.last_ok: dict[str, float] = {}  # monotonic time of each source's latest good poll
         self.last_error: tuple[float, str] | None = None
         self._polled = False  # a poll ran since the last after_cycle()
+        self._paced: set[str] = set()  # sources whose latest poll stopped at Slack's post pace
         self._ready_sent = False
         self._reload_requested = False
         self.standby_status = "starting"
@@ -197,8 +200,8 @@ class Daemon:
 
         sync = self.config.sync
         self.scheduler = schedule.Scheduler()
-        self.scheduler.every(sync.slack_interval).seconds.do(self.poll, "slack")
-        self.scheduler.every(sync.zendesk_interval).seconds.do(self.poll, "zendesk")
+        self.jobs = {source: self.scheduler.every(interval).seconds.do(self.poll, source)
+                     for source, interval in (("slack", sync.slack_interval), ("zendesk", sync.zendesk_interval))}
         if self.config.report.enabled:
             self.scheduler.every(REPORT_TICK).seconds.do(ReportJob(self, self.active_since or utcnow()))
 
@@ -221,6 +224,8 @@ class Daemon:
         if self.metrics:
             self.metrics.poll_done(source, result, time.monotonic() - started)
         self._polled = True
+        if result.paced:
+            self._paced.add(source)
         self.healthy[source] = result.alive
         if result.alive:
             self.last_ok[source] = time.monotonic()
@@ -273,9 +278,21 @@ class Daemon:
             if self._reload_requested:
                 self.reload()
             self.scheduler.run_pending()
+            self.hurry_paced()
             self.after_cycle()
             idle = self.scheduler.idle_seconds
             runtime.sleep(min(max(idle if idle is not None else 1.0, 0.05), 1.0))
+
+    def hurry_paced(self) -> None:
+        """A poll that stopped at its share of Slack's post pace has more to post: its next
+        poll comes in PACED_AGAIN seconds, not a whole interval later. The other side's
+        due poll still runs first (the scheduler runs the most overdue first)."""
+        soon = datetime.now() + timedelta(seconds=PACED_AGAIN)  # the scheduler's clock: local, naive
+        for source in self._paced:
+            job = self.jobs.get(source)
+            if job is not None and job.next_run is not None:
+                job.next_run = min(job.next_run, soon)
+        self._paced.clear()
 
     def step_down(self) -> None:
         logger.error("lost the leader lock; stopped polling, waiting to lead again")

@@ -33,6 +33,10 @@ class World:
     agent_id: int = 0
     group_id: int = 0
     extra_config: str = ""
+    # zsc's own pace for posts to one channel: off here, as the simulator's post limit is
+    # off (tests freeze the clock and post many messages at one instant); the pacing
+    # tests (test_pacing.py) turn both on.
+    post_interval: float = 0.0
 
     def __post_init__(self) -> None:
         slack, zd = self.sim.slack, self.sim.zendesk
@@ -57,6 +61,7 @@ class World:
             self.extra_config = extra
         sections = api_sections(self.sim, channel=CHANNEL, zendesk_email="bot@example.com", zendesk_token=ZD_TOKEN,
                                 agent_user_id=self.agent_id, group_id=self.group_id)
+        sections["slack"]["channel_post_interval"] = self.post_interval
         sections["database"] = {"url": f"sqlite:///{self.tmp}/zsc.db"}
         sections["sync"] = {"slack_interval": 1, "zendesk_interval": 1, "http_timeout": 1.0, **sync}
         self.config_path.write_text(to_toml(sections) + "\n" + self.extra_config)

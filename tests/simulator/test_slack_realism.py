@@ -195,3 +195,56 @@ def test_limited_tier_is_off_by_default_and_can_be_set_at_construction(slack):
     assert [len(p["messages"]) for p in pages(client(slack).conversations_history(channel=CHANNEL, limit=10))] == [10, 10]
     from zsc.simulator.slack import SlackSim
     assert SlackSim(limited_tier=True).limited_tier is True
+
+
+# ---- the per-channel post limit ----
+
+def test_posts_beyond_a_short_burst_per_channel_are_refused_with_retry_after(slack):
+    slack.add_channel("COTHER", "other")
+    slack.set_post_limit(per_second=1, burst=4)
+    web = client(slack)
+    with freeze_time("2026-03-01 12:00:00") as clock:
+        for i in range(4):
+            web.chat_postMessage(channel=CHANNEL, text=f"burst {i}")
+        with pytest.raises(SlackApiError) as exc:
+            web.chat_postMessage(channel=CHANNEL, text="one too many")
+        assert exc.value.response.status_code == 429 and error_of(exc) == "ratelimited"
+        assert exc.value.response.headers["Retry-After"] in ("1", ["1"])
+        web.chat_postMessage(channel="COTHER", text="another channel has its own pace")
+        clock.tick(1)
+        web.chat_postMessage(channel=CHANNEL, text="one a second again")
+        with pytest.raises(SlackApiError):
+            web.chat_postMessage(channel=CHANNEL, text="but not two")
+    assert slack.post_limited == {CHANNEL: 2}
+    assert [m["text"] for m in slack.bot_posts(CHANNEL)] == [f"burst {i}" for i in range(4)] + ["one a second again"]
+
+
+def test_sharing_a_file_in_a_channel_counts_as_a_message(slack):
+    slack.set_post_limit(per_second=1, burst=1)
+    web = client(slack)
+    with freeze_time("2026-03-01 12:00:00"):
+        web.chat_postMessage(channel=CHANNEL, text="first")
+        upload = web.files_getUploadURLExternal(filename="a.txt", length=2)
+        import requests
+        requests.post(upload["upload_url"], data=b"hi", timeout=5)
+        with pytest.raises(SlackApiError) as exc:
+            web.files_completeUploadExternal(files=[{"id": upload["file_id"], "title": "a"}], channel_id=CHANNEL)
+        assert exc.value.response.status_code == 429
+    assert slack.post_limited == {CHANNEL: 1}
+
+
+def test_the_post_limit_is_off_by_default_and_can_be_turned_off(slack):
+    web = client(slack)
+    with freeze_time("2026-03-01 12:00:00"):
+        for i in range(10):
+            web.chat_postMessage(channel=CHANNEL, text=f"m{i}")
+        slack.set_post_limit(per_second=1, burst=1)
+        web.chat_postMessage(channel=CHANNEL, text="the burst of one")
+        with pytest.raises(SlackApiError):
+            web.chat_postMessage(channel=CHANNEL, text="limited now")
+        assert slack.post_limited == {CHANNEL: 1}
+        slack.set_post_limit(None)
+        web.chat_postMessage(channel=CHANNEL, text="free again")
+    assert slack.post_limited == {}
+    from zsc.simulator.slack import SlackSim
+    assert SlackSim(post_limit=True).post_limit is not None

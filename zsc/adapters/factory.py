@@ -13,12 +13,15 @@ from zsc.adapters.ratelimit import RateGate
 WAIT_IN_PLACE = 5.0
 
 
-def slack_from(config: Any, token: str | None = None):
+def slack_from(config: Any, token: str | None = None, **pacing: Any):
+    """`pacing`: the post pace's `clock` and `sleep` (zsc.adapters.pacing.ChannelPace), for tests."""
+    from zsc.adapters.pacing import ChannelPace
     from zsc.adapters.slack import SlackAdapter
 
     s = config.slack
     return SlackAdapter(token or s.token, s.api_url, timeout=config.sync.http_timeout,
-                        gate=RateGate("Slack", max_wait=WAIT_IN_PLACE, per_method=True))
+                        gate=RateGate("Slack", max_wait=WAIT_IN_PLACE, per_method=True),
+                        pace=ChannelPace(s.channel_post_interval, api="Slack", **pacing))
 
 
 def zendesk_from(config: Any):

@@ -9,6 +9,7 @@ from typing import Any, Iterator
 from urllib.parse import urlsplit
 from urllib.error import URLError
 
+from zsc.adapters.pacing import ChannelPace
 from zsc.adapters.ratelimit import Limited, RateGate, Transient
 from zsc.adapters.records import ChannelInfo, File, Identity, Message, SlackPerson, ts_key, zsc_tag
 from zsc.errors import Ambiguous, AuthError, NotFound, Rejected, Unavailable, WrongApiUrl
@@ -29,13 +30,18 @@ PAGE_LIMIT = 200
 
 
 class SlackAdapter:
-    def __init__(self, token: str, api_url: str, timeout: float = 20.0, gate: RateGate | None = None) -> None:
+    """`pace`: the per-channel post pace (zsc.adapters.pacing); the default, one post a
+    second per channel, is Slack's."""
+
+    def __init__(self, token: str, api_url: str, timeout: float = 20.0, gate: RateGate | None = None,
+                 pace: ChannelPace | None = None) -> None:
         from slack_sdk import WebClient
 
         base = api_url if api_url.endswith("/") else api_url + "/"
         # No client-side retries: the gate decides, and a write must never be blindly repeated.
         self.client = WebClient(token=token, base_url=base, timeout=int(max(1, timeout)), retry_handlers=[])
         self.gate = gate or RateGate(API, per_method=True)
+        self.pace = pace or ChannelPace(api=API)
         self._identity: Identity | None = None
         self._token, self._timeout = token, timeout
         self._file_hosts = ("slack.com", "slack-edge.com", urlsplit(base).hostname or "")
@@ -94,8 +100,14 @@ class SlackAdapter:
         return Rejected(API, f"{method}: {error or f'HTTP {status}'}")
 
     def patient(self, max_wait: float) -> None:
-        """Let each call wait up to `max_wait` seconds for the rate limit (one-shot scans)."""
+        """Let each call wait up to `max_wait` seconds for the rate limit, and posts for
+        their channel's pace as long as it takes (one-shot scans)."""
         self.gate.max_wait = max_wait
+        self.pace.budget = float("inf")
+
+    def begin_poll(self) -> None:
+        """A poll starts: it may wait its whole budget for the post pace again."""
+        self.pace.new_poll()
 
     # ---- reads ----
     def auth_test(self) -> Identity:
@@ -229,6 +241,7 @@ class SlackAdapter:
             args["thread_ts"] = thread_ts
         if ref:
             args["metadata"] = zsc_tag(ref)
+        self.pace.take(channel)
         ts = self._call("chat.postMessage", write=True, **args).get("ts")
         if not isinstance(ts, str) or not ts:
             raise Ambiguous(API, "chat.postMessage: outcome unknown (the answer has no ts); will check before retrying")
@@ -295,7 +308,9 @@ class SlackAdapter:
         self.gate.call(send, write=True, what="file upload")
 
     def complete_upload(self, file_id: str, title: str, channel: str, thread_ts: str | None) -> None:
-        """files.completeUploadExternal: share the uploaded file in the thread."""
+        """files.completeUploadExternal: share the uploaded file in the thread (a message
+        in the channel: it takes the channel's pace like a post)."""
+        self.pace.take(channel)
         data = self._call("files.completeUploadExternal", write=True, files=[{"id": file_id, "title": title}],
                           channel_id=channel, **({"thread_ts": thread_ts} if thread_ts else {}))
         files = data.get("files")

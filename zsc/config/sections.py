@@ -22,6 +22,7 @@ class SlackConfig:
     token: str = field(repr=False)
     channel: str
     post_as_agent: bool
+    channel_post_interval: float
     workspace_uri: str
     api_url: str
     allowed_bot_ids: tuple[str, ...]

@@ -83,6 +83,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("slack", "post_as_agent", Boolean(), False,
             "Post Zendesk comments under the agent's name and Zendesk photo (needs scope chat:write.customize), "
             "marked \"(Zendesk)\", rather than as zsc with a \"*Name* (Zendesk):\" prefix."),
+    Setting("slack", "channel_post_interval", Number("seconds", zero_ok=True), 1.0,
+            "Seconds between zsc's posts to one channel after a short burst: Slack takes about one message a "
+            "second per channel and refuses more. 0 turns the pacing off (only for a test double)."),
     Setting("slack", "workspace_uri", Url(empty_ok=True, trailing_slash=True), "",
             'Workspace address for permalinks, like "https://acme.slack.com/". '
             "Empty: asked from Slack (auth.test) at start."),

@@ -125,12 +125,16 @@ class Number(ValueType):
     pytype = float
     expected = "a number"
 
-    def __init__(self, unit: str) -> None:
-        self.name = f"number of {unit}"
+    def __init__(self, unit: str, zero_ok: bool = False) -> None:
+        self.name = f"number of {unit}" + (" (0 or more)" if zero_ok else "")
+        self.zero_ok = zero_ok
 
     def convert(self, value: float) -> float:
+        if self.zero_ok and value == 0:
+            return 0.0
         if not math.isfinite(value) or value <= 0:
-            raise Invalid("must be a positive number", "e.g. 10 or 2.5")
+            raise Invalid("must be 0 or a positive number" if self.zero_ok else "must be a positive number",
+                          "e.g. 10 or 2.5")
         return float(value)
 
 

@@ -49,6 +49,7 @@ def main() -> None:
         parser.add_argument(f"--{name}-port", type=int, default=0, help=f"port for the fake {name} API (0: any free one)")
     args = parser.parse_args()
     sim = Simulator()
+    sim.slack.set_post_limit()  # as Slack: about one message a second per channel
     sim.slack.start(args.slack_port)
     sim.zendesk.start(args.zendesk_port)
     sim.pagerduty.start(args.pagerduty_port)

@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any, Iterable
 
 from zsc.simulator.base import Abort, Fault, OAuthClients, Request, Response, RollingWindow, Service, TokenStore, now, route
 from zsc.simulator.slack_model import Channel, SlackError, SlackWorkspace
+from zsc.simulator.slack_pace import BURST, PER_SECOND, PostLimit
 
 DEFAULT_SCOPES = (
     "channels:history", "groups:history", "channels:read", "groups:read",
@@ -82,9 +84,12 @@ class SlackSim(Service):
     name = "slack"
 
     def __init__(self, bot_token: str = "xoxb-sim-token", workspace_url: str = "https://sim.slack.com/",
-                 limited_tier: bool = False) -> None:
+                 limited_tier: bool = False, post_limit: bool = False) -> None:
         super().__init__()
         self.workspace = SlackWorkspace(workspace_url=workspace_url)
+        # Slack's per-channel post limit (slack_pace); off unless asked for, because tests that
+        # freeze the clock post many messages in one frozen instant. See set_post_limit.
+        self.post_limit: PostLimit | None = PostLimit() if post_limit else None
         # The rate tier of a commercially distributed non-Marketplace app (see
         # LIMITED_TIER_*); switch it on or off at any time.
         self.limited_tier = limited_tier
@@ -114,6 +119,18 @@ class SlackSim(Service):
         self.workspace.page_size_cap = cap
 
     # ------------------------------------------------------------------ control surface
+
+    def set_post_limit(self, per_second: float | None = PER_SECOND, burst: int = BURST) -> None:
+        """Limit the bot's messages per channel as Slack does (`per_second` sustained, `burst`
+        at once; past it HTTP 429 with Retry-After); None turns the limit off."""
+        with self.lock:
+            self.post_limit = PostLimit(per_second, burst) if per_second else None
+
+    @property
+    def post_limited(self) -> Counter[str]:
+        """The 429s the post limit answered, by channel (empty while it is off)."""
+        with self.lock:
+            return Counter(self.post_limit.refused) if self.post_limit else Counter()
 
     def add_token(self, token: str, scopes: Iterable[str] = DEFAULT_SCOPES) -> None:
         with self.lock:
@@ -271,6 +288,7 @@ class SlackSim(Service):
         ch = self._channel(req, "chat:write")
         if req.arg("username") or req.arg("icon_url") or req.arg("icon_emoji"):
             self._require_scope(req, "chat:write.customize")
+        self._spend_post(ch.id)
         message = self.workspace.post_as_bot(
             ch.id, req.arg("text") or "", req.arg("thread_ts"), blocks=self._json_arg(req, "blocks", "invalid_blocks"),
             metadata=self._json_arg(req, "metadata", "invalid_metadata_format"),
@@ -352,6 +370,7 @@ class SlackSim(Service):
         channel = req.arg("channel_id")
         if channel:
             self.workspace.conversation(channel, member=True)
+            self._spend_post(channel)  # the share is a message in the channel
         return _ok(files=self.workspace.complete_upload(files, channel, req.arg("thread_ts"),
                                                         req.arg("initial_comment")))
 
@@ -417,6 +436,12 @@ class SlackSim(Service):
         if wait:
             raise Abort(Response(429, {"ok": False, "error": "ratelimited"}, {"Retry-After": str(wait)}))
         window.record(t)
+
+    def _spend_post(self, channel: str) -> None:
+        """One message into `channel` under the post limit, or a 429 saying when to retry."""
+        wait = self.post_limit.spend(channel, now()) if self.post_limit else 0
+        if wait:
+            raise Abort(Response(429, {"ok": False, "error": "ratelimited"}, {"Retry-After": str(wait)}))
 
     @staticmethod
     def _json_arg(req: Request, name: str, error: str) -> Any:

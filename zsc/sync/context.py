@@ -31,6 +31,7 @@ class CycleResult:
     auth_refused: bool = False  # a credential was refused: retrying soon cannot help
     incomplete: bool = False  # the poll itself did not finish (as opposed to single items failing)
     rate_limited: bool = False  # ...because an API asked to wait: the next poll goes on (zsc is alive)
+    paced: bool = False  # the poll stopped at its share of Slack's post pace, as planned: the next posts the rest
     # Counts for the daemon's metrics (zsc.metrics), by direction: slack_to_zendesk, zendesk_to_slack.
     mirrored: Counter[str] = field(default_factory=Counter)  # messages, replies and comments mirrored
     item_failures: Counter[str] = field(default_factory=Counter)  # items whose handling failed
@@ -66,6 +67,7 @@ class CycleResult:
         self.auth_refused |= other.auth_refused
         self.incomplete |= other.incomplete
         self.rate_limited |= other.rate_limited
+        self.paced |= other.paced
         self.mirrored.update(other.mirrored)
         self.item_failures.update(other.item_failures)
         if other.oldest_unmirrored is not None:

@@ -16,6 +16,7 @@ from datetime import date, datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Literal
 
 from zsc import runtime
+from zsc.adapters.pacing import PostsPaced
 from zsc.adapters.records import Ticket, ts_after, ts_for, zendesk_time
 from zsc.errors import ApiError, AuthError, NotFound, RateLimited, Rejected
 from zsc.runtime import Stopping
@@ -196,10 +197,16 @@ def run_source(ctx: SyncContext, source: Source, fn: Callable[[SyncContext], Non
     ctx.result = CycleResult()
     ctx.store.reset_caches()
     ctx.memo.clear()
+    ctx.slack.begin_poll()  # a new budget of waiting for Slack's post pace
     try:
         fn(ctx)
     except Stopping:
         raise
+    except PostsPaced as exc:
+        # No failure: the poll did its share, and the rest is posted by the next one (the
+        # cursors stand before it), after the other side has had its poll.
+        ctx.result.paced = True
+        ctx.result.did(f"{source}: {exc}")
     except RateLimited as exc:
         ctx.result.incomplete = ctx.result.rate_limited = True
         ctx.result.failed(f"{source}: {exc}")
