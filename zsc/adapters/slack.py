@@ -256,7 +256,8 @@ class SlackAdapter:
         return self.gate.call(lambda: fetch(None, url, api=API, what=f"download of file {file.id}",
                                             max_bytes=max_bytes, timeout=self._timeout,
                                             headers={"Authorization": f"Bearer {self._token}"},
-                                            scope_hint=" (the app needs the scope files:read)"),
+                                            scope_hint=" (the app needs the scope files:read)",
+                                            content_type=file.mimetype, size=file.size),
                               what="files download")
 
     def upload_url(self, filename: str, length: int) -> tuple[str, str]:
@@ -284,6 +285,10 @@ class SlackAdapter:
                 raise Transient(f"HTTP {response.status_code}")
             if response.status_code >= 400:
                 raise Rejected(API, f"file upload: HTTP {response.status_code}")
+            # Slack's upload address answers "OK - <bytes received>"; anything else (a
+            # proxy's page, JSON) is no proof the bytes arrived: an unknown outcome.
+            if not _upload_received(response.text, len(data)):
+                raise Transient("the upload address gave an unexpected answer")
 
         self.gate.call(send, write=True, what="file upload")
 
@@ -316,6 +321,12 @@ def _messages(raw: Any) -> list[Message]:
         if isinstance(item.get("ts"), str):
             out.append(Message.from_json(item))
     return out
+
+
+def _upload_received(answer: str, length: int) -> bool:
+    """Whether the upload address's answer says it received all `length` bytes."""
+    word, _, count = answer.strip().partition(" - ")
+    return word == "OK" and (not count or count.strip() == str(length))
 
 
 def _s(value: Any) -> str | None:

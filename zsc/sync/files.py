@@ -160,7 +160,9 @@ def upload_attachment(ctx: SyncContext, issue: Issue, att: dict[str, Any]) -> No
             return
     name = str(att.get("file_name") or "file")
     try:
-        data = ctx.zendesk.download(att["content_url"], ctx.config.files.max_bytes)
+        size = att.get("size") if isinstance(att.get("size"), int) else None
+        data = ctx.zendesk.download(att["content_url"], ctx.config.files.max_bytes,
+                                    content_type=str(att.get("content_type") or ""), size=size)
     except (AuthError, NotFound) as exc:
         # this one file could not be fetched: named with its link, not a reason to stop the poll
         raise Rejected("Zendesk", f"the download failed: {exc}") from None
