@@ -72,7 +72,7 @@ def test_a_whole_conversation_with_an_external_person_is_mirrored_exactly_once(w
 SLACK_CALLS = ["conversations.history", "conversations.replies", "users.info", "chat.postMessage"]
 ZENDESK_CALLS = ["tickets.create", "tickets.update", "tickets.show_many", "tickets.comments", "users.search",
                  "users.show", "incremental.tickets"]
-WRONG_SHAPE = {"slack": {"ok": True, "messages": "x", "user": [], "ts": 5},
+WRONG_SHAPE = {"slack": {"ok": True, "messages": "x", "user": [], "ts": 5, "file": {"id": 7}},
                "zendesk": {"tickets": 5, "comments": {"a": 1}, "user": [], "ticket": "x", "upload": {"token": 7}},
                "pagerduty": {"oncalls": "x", "escalation_policy": {"name": ["x"]}}}
 
@@ -346,6 +346,12 @@ def _slack_file_arrived(world, ticket_id):
     assert [world.sim.zendesk.attachment_content(a["id"]) for a in comment["attachments"]] == [PNG]
 
 
+def slack_connect_file_in_a_reply(world, clock=None):
+    ts, ticket_id = open_thread(world)
+    world.sim.slack.post_file(CHANNEL, "UANN", "see this", "shot.png", PNG, thread_ts=ts, file_access="check_file_info")
+    return lambda: _slack_file_arrived(world, ticket_id)
+
+
 def agents_attachment(world, clock=None):
     ts, ticket_id = open_thread(world)
     world.sim.zendesk.agent_comment(ticket_id, world.other_agent, "Here is the fix",
@@ -384,7 +390,8 @@ def nudge_with_oncall(world, clock):
     return check
 
 
-LATER_CALLS = [("slack", "files.download", slack_file_in_a_reply), ("zendesk", "uploads.create", slack_file_in_a_reply),
+LATER_CALLS = [("slack", "files.info", slack_connect_file_in_a_reply),
+               ("slack", "files.download", slack_file_in_a_reply), ("zendesk", "uploads.create", slack_file_in_a_reply),
                ("zendesk", "attachments.download", agents_attachment),
                ("slack", "files.getUploadURLExternal", agents_attachment), ("slack", "files.upload", agents_attachment),
                ("slack", "files.completeUploadExternal", agents_attachment),
@@ -429,7 +436,7 @@ def test_a_sign_in_page_is_never_taken_for_the_file(world, service, endpoint, fl
 # and time, nothing half-done shows, and what came after it in the thread goes through.
 # (Not files.completeUploadExternal: the simulator's garbled answer comes after the file
 # is shared, which the next poll finds by its id -- the first table covers that.)
-PARKING_CALLS = [c for c in LATER_CALLS if c[2] in (slack_file_in_a_reply, agents_attachment)
+PARKING_CALLS = [c for c in LATER_CALLS if c[2] in (slack_connect_file_in_a_reply, slack_file_in_a_reply, agents_attachment)
                  and c[1] != "files.completeUploadExternal"]
 
 

@@ -245,6 +245,14 @@ class SlackAdapter:
 
 
     # ---- files ----
+    def file_info(self, file_id: str) -> File:
+        """files.info (scope files:read): a file's whole description. A Slack Connect
+        file comes on its message as a stub (`file_access: "check_file_info"`)."""
+        data = self._call("files.info", file=file_id).get("file")
+        if not isinstance(data, dict) or data.get("id") != file_id:
+            raise Unavailable(API, "files.info: malformed answer (not the file asked for)")
+        return File.from_json(data)
+
     def download(self, file: File, max_bytes: int) -> bytes:
         """A file's bytes from url_private_download (scope files:read), at most `max_bytes`
         (TooLarge past them). The bot token only goes to Slack's own hosts."""

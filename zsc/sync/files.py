@@ -68,7 +68,8 @@ def attach_slack_files(ctx: SyncContext, key: str, files: Iterable[File], body: 
     else:
         tokens, notes = [], []
         for file in files:
-            why = why_not_copied(ctx, file) or upload_one(ctx, file, tokens)
+            file, why = described(ctx, file)
+            why = why or why_not_copied(ctx, file) or upload_one(ctx, file, tokens)
             if why:
                 notes.append(fmt.files_block(link_lines([file])) + f" (not attached: {why})")
         if intent is not None:
@@ -79,6 +80,19 @@ def attach_slack_files(ctx: SyncContext, key: str, files: Iterable[File], body: 
     if not text.strip():  # Zendesk refuses a blank comment: a file alone is named
         text = fmt.files_block([{"name": f.name} for f in files])
     return text, tokens
+
+
+def described(ctx: SyncContext, file: File) -> tuple[File, str | None]:
+    """A Slack Connect file's whole description from files.info (its message carries only
+    a stub), and why not when Slack will not give it. A blip is raised, as for a download."""
+    if file.file_access != "check_file_info":
+        return file, None
+    try:
+        return ctx.slack.file_info(file.id), None
+    except (RateLimited, Unavailable, Ambiguous):
+        raise
+    except ApiError as exc:
+        return file, f"a Slack Connect file Slack would not describe: {exc}"
 
 
 def upload_one(ctx: SyncContext, file: File, tokens: list[str]) -> str | None:
