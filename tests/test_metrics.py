@@ -61,6 +61,40 @@ def test_every_gate_call_is_counted_by_outcome(metrics, monkeypatch):
     assert calls("slack", "chat.postMessage", "rate_limited") == 1
 
 
+def test_pagerduty_calls_are_counted_by_outcome(metrics):
+    """PagerDuty's calls go through a gate like Slack's and Zendesk's, the real pdpyras over
+    HTTP against the simulator: each answer is counted once, under its outcome."""
+    from zsc.adapters.pagerduty import PagerDutyAdapter
+    from zsc.simulator.pagerduty import PagerDutySim
+
+    sim = PagerDutySim(api_key="pd-key")
+    sim.start()
+    try:
+        sim.set_oncall("PSUPPORT", 1, [("Ann", "ann@example.com")])
+        adapter = PagerDutyAdapter(sim.url, token="pd-key", timeout=2.0)
+        assert adapter.oncall("PSUPPORT") == [(1, "Ann")]
+        assert adapter.policy("PSUPPORT").levels == 1
+        for fault in ("500", "drop", "malformed"):
+            sim.inject("oncalls", fault)
+            with pytest.raises(Unavailable):
+                adapter.oncall("PSUPPORT")
+        sim.inject("oncalls", "429", retry_after=0)  # waited out (0 s) and retried once: then ok
+        assert adapter.oncall("PSUPPORT") == [(1, "Ann")]
+        with pytest.raises(NotFound):
+            adapter.policy("PNOSUCH")
+    finally:
+        sim.stop()
+    v = values(metrics)
+    calls = lambda endpoint, outcome: v.get(("zsc_api_calls_total", ("api", "pagerduty"), ("endpoint", endpoint),  # noqa: E731
+                                             ("outcome", outcome)))
+    assert calls("oncalls", "ok") == 2
+    assert calls("oncalls", "server_error") == 2  # the 500 and the garbled 200: one try each
+    assert calls("oncalls", "network") == 1
+    assert calls("oncalls", "rate_limited") == 1
+    assert calls("escalation policy", "ok") == 1 and calls("escalation policy", "client_error") == 1
+    assert sim.calls["oncalls"] == 6
+
+
 def test_endpoints_carry_no_ids():
     assert endpoint_of("tickets external_id=slack:C1:1700000000.000100") == "tickets external_id"
     assert endpoint_of("set ticket 4711 solved") == "set ticket {id} solved"

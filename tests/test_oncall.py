@@ -8,6 +8,7 @@ from freezegun import freeze_time
 from loguru import logger
 
 from zsc.config import PagerDutyConfig
+from zsc.errors import RateLimited
 from zsc.sync.oncall import OnCall
 from zsc.simulator.pagerduty import PagerDutySim
 
@@ -177,12 +178,31 @@ def test_refused_api_token_gives_no_message_and_no_token_in_logs(pd, logs):
 ])
 def test_pagerduty_failure_gives_none_and_one_log_line(pd, logs, fault, reason):
     pd.set_oncall(POLICY, 1, people("Ann"))
-    pd.inject("oncalls", fault, times=5, retry_after=1)
+    pd.inject("oncalls", fault, times=5, retry_after=0)  # (a 429 asking to wait 0 s: retried at once)
     assert oncall(pd).message() is None
     (line,) = warnings_in(logs())
     assert reason in line and TOKEN not in "\n".join(logs())
     # A 429 is retried once, nothing else is: an outage never holds up the sync loop.
     assert pd.calls["oncalls"] == (2 if fault == "429" else 1)
+
+
+def test_a_429s_wait_is_honoured_before_pagerduty_is_asked_again(pd):
+    """PagerDuty says how long to wait (ratelimit-reset, in seconds): a wait longer than
+    a call may sit out fails the call at once, and no call reaches PagerDuty before it
+    has passed; then the next one goes through."""
+    pd.set_oncall(POLICY, 1, people("Ann"))
+    pd.inject("oncalls", "429", retry_after=30)
+    adapter = oncall(pd).adapter
+    with freeze_time("2024-06-12 10:00:00") as clock:
+        with pytest.raises(RateLimited, match="retry after 30s"):
+            adapter.oncall(POLICY)
+        clock.tick(20)
+        with pytest.raises(RateLimited):
+            adapter.oncall(POLICY)
+        assert pd.calls["oncalls"] == 1  # the second call never left zsc
+        clock.tick(11)
+        assert adapter.oncall(POLICY) == [(1, "Ann")]
+        assert pd.calls["oncalls"] == 2
 
 
 def test_slow_pagerduty_is_cut_off_at_the_timeout(pd, logs):

@@ -11,6 +11,7 @@ import urllib.request
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.daemon.conftest import wait_until
+from tests.flow.test_notices import pagerduty_config
 
 
 def free_port() -> int:
@@ -37,7 +38,10 @@ def test_metrics_over_http_and_in_the_textfile_match_what_happened(world, start_
     port = free_port()
     textfile = tmp_path / "prom" / "zsc.prom"
     textfile.parent.mkdir()
-    world.write_config(extra=f'[metrics]\nlisten = "127.0.0.1:{port}"\ntextfile = "{textfile}"\n')
+    # With PagerDuty: each new issue's on-call lookup is an API call like the others.
+    world.sim.pagerduty.set_oncall("PPOLICY", 1, [("Priya Primary", "priya@example.com")])
+    world.write_config(extra=f'[metrics]\nlisten = "127.0.0.1:{port}"\ntextfile = "{textfile}"\n'
+                             + pagerduty_config(world))
     world.sync()
     zsc = start_zsc("run")
     zsc.wait_log("zsc active")
@@ -76,6 +80,8 @@ def test_metrics_over_http_and_in_the_textfile_match_what_happened(world, start_
     assert page[("zsc_api_calls_total", ("api", "zendesk"), ("endpoint", "create ticket"), ("outcome", "ok"))] == 1
     assert page[("zsc_api_calls_total", ("api", "slack"), ("endpoint", "chat.postMessage"), ("outcome", "ok"))] \
         == world.sim.slack.calls["chat.postMessage"]
+    assert page[("zsc_api_calls_total", ("api", "pagerduty"), ("endpoint", "oncalls"), ("outcome", "ok"))] \
+        == world.sim.pagerduty.calls["oncalls"] >= 1
     # Nothing but /metrics is served.
     try:
         urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5)

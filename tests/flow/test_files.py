@@ -120,6 +120,19 @@ def test_external_and_slack_connect_files_are_linked(world):
     assert "theirs.png" in comment["body"] and "Slack Connect" in comment["body"]
 
 
+def test_a_slack_connect_file_is_described_by_files_info_and_attached(world):
+    ts, ticket_id = opened(world)
+    world.sim.slack.post_file(CHANNEL, "UANN", "from a partner", "theirs.png", PNG, thread_ts=ts,
+                              file_access="check_file_info")
+    [stub] = world.thread(ts)[-1]["files"]
+    assert stub["file_access"] == "check_file_info" and "url_private" not in stub  # the message carries a stub
+    world.sync_until_clean()
+    [comment] = [c for c in world.comments(ticket_id) if "from a partner" in c["body"]]
+    assert [(a["file_name"], world.sim.zendesk.attachment_content(a["id"])) for a in comment["attachments"]] \
+        == [("theirs.png", PNG)]
+    assert world.sim.slack.calls["files.info"] == 1
+
+
 def test_a_failed_download_is_linked(world):
     world.sim.slack.add_token(SLACK_TOKEN, [s for s in DEFAULT_SCOPES if s != "files:read"])
     ts, ticket_id = opened(world)

@@ -20,11 +20,14 @@ def test_slack_files_download_only_with_the_bot_token_and_files_read(slack_sim):
     [f] = slack_sim.messages("C1")[0]["files"]
     assert f["size"] == len(PNG) and f["mimetype"] == "image/png" and f["name"] == "shot.png" and ts
     url = f["url_private_download"]
-    assert requests.get(url).status_code == 401
-    assert requests.get(url, headers={"Authorization": "Bearer xoxb-wrong"}).status_code == 401
-    assert requests.get(url, headers={"Authorization": "Bearer xoxb-sim-token"}).content == PNG
+    good = requests.get(url, headers={"Authorization": "Bearer xoxb-sim-token"})
+    assert good.content == PNG and good.headers["Content-Type"] == "image/png"
+    # Without the token, with a wrong one or without files:read: Slack's sign-in page, with 200.
     slack_sim.add_token("xoxb-noscope", [s for s in DEFAULT_SCOPES if s != "files:read"])
-    assert requests.get(url, headers={"Authorization": "Bearer xoxb-noscope"}).status_code == 403
+    for headers in ({}, {"Authorization": "Bearer xoxb-wrong"}, {"Authorization": "Bearer xoxb-noscope"}):
+        page = requests.get(url, headers=headers)
+        assert page.status_code == 200 and page.headers["Content-Type"].startswith("text/html")
+        assert b"<html" in page.content
 
 
 def test_slack_external_upload_puts_the_file_in_the_thread(slack_sim):
@@ -79,8 +82,12 @@ def test_zendesk_uploads_attach_to_comments_and_download_with_auth(zendesk_sim):
     [comment] = zd.comments(ticket_id)
     [att] = comment["attachments"]
     assert att["file_name"] == "a.png" and att["size"] == len(PNG) and att["content_type"] == "image/png"
-    assert requests.get(att["content_url"]).status_code == 401
-    assert requests.get(att["content_url"], auth=auth).content == PNG
+    # Unauthenticated: redirected to the sign-in page; authenticated: to the file's signed address.
+    page = requests.get(att["content_url"])
+    assert page.history[0].status_code == 302 and page.headers["Content-Type"].startswith("text/html")
+    got = requests.get(att["content_url"], auth=auth)
+    assert got.history[0].status_code == 302 and "/attachments/signed/" in got.url
+    assert got.content == PNG and got.headers["Content-Type"] == "image/png"
     # a token attaches once
     again = requests.put(f"{zd.url}/api/v2/tickets/{ticket_id}.json", auth=auth,
                          json={"ticket": {"comment": {"body": "x", "uploads": [token]}}})

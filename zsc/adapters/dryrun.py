@@ -68,7 +68,7 @@ class DryRunZendesk(_DryRun):
     def upload(self, name: str, content_type: str, data: bytes) -> str:
         return f"dry-run-token-{next(self._ids)}"
 
-    def download(self, url: str, max_bytes: int) -> bytes:
+    def download(self, url: str, max_bytes: int, content_type: str = "", size: int | None = None) -> bytes:
         return b""
 
     def set_status(self, ticket_id: int, status: str, key: str | None = None) -> None:

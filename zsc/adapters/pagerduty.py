@@ -2,16 +2,21 @@
 
 The only module importing pdpyras (deprecated upstream in favour of `pagerduty`), so
 a swap is one file. Every failure becomes a zsc error (AuthError for a refused
-credential, NotFound, Unavailable for the rest) whose text is written here: pdpyras'
+credential, NotFound, RateLimited, Unavailable for the rest) whose text is written here: pdpyras'
 own messages quote the key's last characters, so they never reach a log.
 
-PagerDuty is an optional nicety next to the ticket flow, so its retries are bounded
-hard: one try per request, a 429 retried once, a short sleep between. An outage
-costs one request timeout, never a stalled sync loop.
+Every call goes through a RateGate (api "PagerDuty"), as Slack's and Zendesk's do: it
+is counted in the daemon's metrics, a 429's wait (`Retry-After`, else PagerDuty's own
+`ratelimit-reset`) holds back every later call until it has passed, and it is waited
+out in place (once) when short. pdpyras retries nothing itself: a 429 or 5xx is turned
+into the gate's exception as soon as it arrives, before pdpyras' retry loop sees it.
+PagerDuty is an optional nicety next to the ticket flow, so a server or network failure
+is not retried in place: an outage costs one request timeout, never a stalled sync loop.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 import warnings
@@ -19,14 +24,15 @@ from dataclasses import dataclass
 from typing import Any, Callable, TypeVar
 from urllib.parse import quote
 
+from zsc.adapters.ratelimit import Limited, RateGate, Transient
 from zsc.adapters.records import OnCallPerson
-from zsc.errors import ApiError, AuthError, NotFound, Unavailable
+from zsc.errors import AuthError, NotFound, Unavailable
 
 API = "PagerDuty"
 DEFAULT_TOKEN_URL = "https://identity.pagerduty.com/oauth/token"
 REFRESH_EARLY = 60.0  # seconds: renew an OAuth token this long before it expires
-RETRY_SLEEP = 0.25  # pdpyras doubles it before the one 429 retry
 DEFAULT_TOKEN_TTL = 3600.0  # when the token answer has no expires_in
+WAIT_IN_PLACE = 5.0  # seconds a call may wait for the rate limit (longer: fail now, ask later)
 
 T = TypeVar("T")
 
@@ -67,7 +73,7 @@ class PagerDutyAdapter:
 
     def __init__(self, api_url: str, token: str | None = None, client_id: str | None = None,
                  client_secret: str | None = None, token_url: str | None = None, timeout: float = 5.0,
-                 scope: str = "read", oauth_token: str | None = None) -> None:
+                 scope: str = "read", oauth_token: str | None = None, gate: RateGate | None = None) -> None:
         if not token and not oauth_token and not (client_id and client_secret):
             raise AuthError(API, "no credentials; set [pagerduty] token, oauth_token, or client_id and client_secret")
         self.api_url = api_url.rstrip("/")
@@ -79,6 +85,8 @@ class PagerDutyAdapter:
         self._scope = scope
         self._session: Any = None
         self._expires_at = 0.0  # of the OAuth access token, in time.time() seconds
+        # One try for a failure, one more after a 429's wait (see the module's docstring).
+        self.gate = gate or RateGate(API, max_wait=WAIT_IN_PLACE, retries=1, transient_retries=0)
 
     # ---- reads ----
     def oncall(self, policy_id: str) -> list[tuple[int, str]]:
@@ -97,7 +105,7 @@ class PagerDutyAdapter:
 
     def policy(self, policy_id: str) -> Policy:
         """The escalation policy, to check the configured id (and credentials) work."""
-        what = f"escalation policy {policy_id}"
+        what = "escalation policy"  # (no id: it names the call in the metrics; the id is in the config)
         data = self._call(what, lambda s: s.rget(f"escalation_policies/{quote(policy_id, safe='')}"))
         if not isinstance(data, dict) or not isinstance(data.get("name"), str):
             raise Unavailable(API, f"{what}: malformed answer")
@@ -106,23 +114,30 @@ class PagerDutyAdapter:
 
     # ---- plumbing ----
     def _call(self, what: str, fn: Callable[[Any], T]) -> T:
+        """Run `fn(session)` under the gate; every failure leaves as a zsc error."""
         pdpyras = _pdpyras()
-        session = self._current_session()
+        session = self._current_session()  # (an OAuth token is fetched through the gate on its own)
+
+        def attempt() -> T:
+            try:
+                with warnings.catch_warnings():
+                    # e.g. a page without "more": pdpyras warns and stops paging, which is fine here
+                    warnings.simplefilter("ignore")
+                    return fn(session)
+            except pdpyras.PDHTTPError as exc:  # an answer with an error status, or a body that is not JSON
+                raise _http_error(what, exc.response) from None
+            except pdpyras.PDClientError as exc:  # no answer: connection refused or dropped, timeout
+                raise Transient(_network_error(what, exc.__cause__, self.timeout), network=True) from None
+            except (pdpyras.URLError, TypeError, ValueError, KeyError, AttributeError):
+                # JSON of the wrong shape (e.g. "oncalls": null) trips pdpyras' unpacking
+                raise Transient(f"{what}: malformed answer") from None
+
         try:
-            with warnings.catch_warnings():
-                # e.g. a page without "more": pdpyras warns and stops paging, which is fine here
-                warnings.simplefilter("ignore")
-                return fn(session)
-        except pdpyras.PDHTTPError as exc:  # an answer with an error status, or a body that is not JSON
-            error = _http_error(what, exc.response)
-        except pdpyras.PDClientError as exc:  # no answer: connection refused or dropped, timeout
-            error = _network_error(what, exc.__cause__, self.timeout)
-        except (pdpyras.URLError, TypeError, ValueError, KeyError, AttributeError):
-            # JSON of the wrong shape (e.g. "oncalls": null) trips pdpyras' unpacking
-            error = Unavailable(API, f"{what}: malformed answer")
-        if isinstance(error, AuthError) and self._client:
-            self._expires_at = 0.0  # a revoked OAuth token: fetch a new one next time
-        raise error
+            return self.gate.call(attempt, what=what)
+        except AuthError:
+            if self._client:
+                self._expires_at = 0.0  # a revoked OAuth token: fetch a new one next time
+            raise
 
     def _current_session(self) -> Any:
         if self._client and time.time() >= self._expires_at - REFRESH_EARLY:
@@ -137,15 +152,14 @@ class PagerDutyAdapter:
         return self._session
 
     def _new_session(self, key: str, auth_type: str) -> Any:
-        session = _pdpyras().APISession(key, auth_type=auth_type)
+        session = _gated_session_class()(key, auth_type=auth_type)
         session.url = self.api_url
         session.timeout = self.timeout
         session.log = _CLIENT_LOG
-        # pdpyras' defaults: 3 network attempts with growing sleeps and 429 retried forever.
+        # pdpyras' defaults: 3 network attempts with growing sleeps and 429 retried forever
+        # (its postprocess, below, hands 429 and 5xx to the gate before that loop runs).
         session.max_network_attempts = 0  # `attempts > max` raises, so 0 means one try
-        session.max_http_attempts = 1
-        session.retry = {429: 1}
-        session.sleep_timer = RETRY_SLEEP
+        session.retry = {}
         return session
 
     def _fetch_token(self) -> tuple[str, float]:
@@ -155,27 +169,66 @@ class PagerDutyAdapter:
         client_id, client_secret = self._client or ("", "")
         form = {"grant_type": "client_credentials", "client_id": client_id, "client_secret": client_secret,
                 "scope": self._scope}
-        try:
-            response = requests.post(self._token_url, data=form, timeout=self.timeout,
-                                     headers={"Accept": "application/json"})
-        except requests.RequestException as exc:
-            raise _network_error("OAuth token", exc, self.timeout) from None
-        try:
-            data = response.json()
-        except ValueError:
-            data = None
-        if response.status_code in (400, 401, 403):
-            # RFC 6749 error codes (invalid_client, invalid_scope...) name the problem, not the secret.
-            code = data.get("error") if isinstance(data, dict) and isinstance(data.get("error"), str) else ""
-            raise AuthError(API, f"OAuth token: client credentials refused{f' ({code[:40]})' if code else ''}; "
-                                 "check [pagerduty] client_id and client_secret, and that the app has the read scope")
-        if not response.ok:
-            raise Unavailable(API, f"OAuth token: HTTP {response.status_code}")
-        token = data.get("access_token") if isinstance(data, dict) else None
-        expires_in = data.get("expires_in", DEFAULT_TOKEN_TTL) if isinstance(data, dict) else None
-        if not isinstance(token, str) or not token.strip() or not _is_number(expires_in):
-            raise Unavailable(API, "OAuth token: malformed answer")
-        return token.strip(), float(expires_in)
+        what = "OAuth token"
+
+        def attempt() -> tuple[str, float]:
+            try:
+                response = requests.post(self._token_url, data=form, timeout=self.timeout,
+                                         headers={"Accept": "application/json"})
+            except requests.RequestException as exc:
+                raise Transient(_network_error(what, exc, self.timeout), network=True) from None
+            _raise_for_gate(response, what)
+            try:
+                data = response.json()
+            except ValueError:
+                data = None
+            if response.status_code in (400, 401, 403):
+                # RFC 6749 error codes (invalid_client, invalid_scope...) name the problem, not the secret.
+                code = data.get("error") if isinstance(data, dict) and isinstance(data.get("error"), str) else ""
+                raise AuthError(API, f"{what}: client credentials refused{f' ({code[:40]})' if code else ''}; "
+                                     "check [pagerduty] client_id and client_secret, and that the app has the read scope")
+            if not response.ok:
+                raise Unavailable(API, f"{what}: HTTP {response.status_code}")
+            token = data.get("access_token") if isinstance(data, dict) else None
+            expires_in = data.get("expires_in", DEFAULT_TOKEN_TTL) if isinstance(data, dict) else None
+            if not isinstance(token, str) or not token.strip() or not _is_number(expires_in):
+                raise Transient(f"{what}: malformed answer")
+            return token.strip(), float(expires_in)
+
+        return self.gate.call(attempt, what=what)
+
+
+@functools.cache
+def _gated_session_class() -> Any:
+    """pdpyras' APISession, telling the gate of a 429 or 5xx as soon as one arrives:
+    postprocess runs on every answer before pdpyras' own retry loop, and what it
+    raises (not a requests error) leaves that loop at once. (Made on first use: pdpyras
+    is imported only when PagerDuty is.)"""
+
+    class GatedSession(_pdpyras().APISession):
+        def postprocess(self, response: Any, suffix: Any = None) -> None:
+            super().postprocess(response, suffix)
+            _raise_for_gate(response, "")
+
+    return GatedSession
+
+
+def _raise_for_gate(response: Any, what: str) -> None:
+    """Limited for a 429 (waiting what it asks: Retry-After, else PagerDuty's
+    ratelimit-reset, in seconds), Transient for a server error."""
+    status = response.status_code
+    if status == 429:
+        wait = response.headers.get("Retry-After") or response.headers.get("ratelimit-reset")
+        raise Limited(_seconds(wait))
+    if status >= 500:
+        raise Transient(f"{what + ': ' if what else ''}HTTP {status}")
+
+
+def _seconds(value: Any) -> float:
+    try:
+        return max(float(value), 0.0)
+    except (TypeError, ValueError):
+        return 1.0
 
 
 def _oncall_entry(entry: Any) -> OnCallPerson:
@@ -188,27 +241,25 @@ def _oncall_entry(entry: Any) -> OnCallPerson:
     return OnCallPerson(level, name.strip(), email.strip() if isinstance(email, str) and email.strip() else None)
 
 
-def _http_error(what: str, response: Any) -> ApiError:
+def _http_error(what: str, response: Any) -> Exception:
     status = getattr(response, "status_code", 0)
     if status in (401, 403):
         return AuthError(API, f"{what}: credentials refused (HTTP {status}); check [pagerduty] token, "
                               "or client_id and client_secret, and that the key may read on-call data")
     if status == 404:
         return NotFound(API, f"{what}: not found; check [pagerduty] escalation_policy_id and api_url")
-    if status == 429:
-        return Unavailable(API, f"{what}: rate limited")
     if 200 <= status < 300:
-        return Unavailable(API, f"{what}: malformed answer (not JSON)")
+        return Transient(f"{what}: malformed answer (not JSON)")
     return Unavailable(API, f"{what}: HTTP {status}")
 
 
-def _network_error(what: str, cause: BaseException | None, timeout: float) -> Unavailable:
+def _network_error(what: str, cause: BaseException | None, timeout: float) -> str:
     import requests
 
     if isinstance(cause, requests.Timeout):
-        return Unavailable(API, f"{what}: no answer within {timeout:g}s")
+        return f"{what}: no answer within {timeout:g}s"
     # The class name only: a library's message may quote the URL or headers.
-    return Unavailable(API, f"{what}: connection failed ({type(cause).__name__ if cause else 'network error'})")
+    return f"{what}: connection failed ({type(cause).__name__ if cause else 'network error'})"
 
 
 def _is_number(value: Any) -> bool:

@@ -43,7 +43,8 @@ class RateGate:
     raises RateLimited so the cycle moves on and the daemon comes back later.
     `per_method`: the API limits each method on its own (Slack's tiers), so a 429 on
     conversations.history does not hold back chat.postMessage; else one budget for all
-    (Zendesk's per-account limit)."""
+    (Zendesk's per-account limit). `transient_retries` (default: `retries`) bounds the
+    retries of transient failures alone, for an API not worth a second timeout (PagerDuty)."""
 
     # One for the process (the daemon's metrics), so gates an adapter makes later report too.
     observer: ClassVar[CallObserver | None] = None
@@ -54,10 +55,11 @@ class RateGate:
         cls.observer = observer
 
     def __init__(self, api: str, max_wait: float = 60.0, retries: int = 3, backoff: float = 0.5,
-                 per_method: bool = False) -> None:
+                 per_method: bool = False, transient_retries: int | None = None) -> None:
         self.api = api
         self.max_wait = max_wait
         self.retries = retries
+        self.transient_retries = retries if transient_retries is None else transient_retries
         self.backoff = backoff
         self.per_method = per_method
         self._blocked_until: dict[str, float] = {}
@@ -105,7 +107,7 @@ class RateGate:
                 if write:
                     raise Ambiguous(self.api, f"{what}: outcome unknown ({exc}); will check before retrying") from None
                 attempt += 1
-                if attempt > self.retries:
+                if attempt > self.transient_retries:
                     raise Unavailable(self.api, self._gave_up(what, exc)) from None
                 runtime.sleep(self.backoff * (2 ** (attempt - 1)))
             except ApiError:

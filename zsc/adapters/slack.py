@@ -265,6 +265,14 @@ class SlackAdapter:
 
 
     # ---- files ----
+    def file_info(self, file_id: str) -> File:
+        """files.info (scope files:read): a file's whole description. A Slack Connect
+        file comes on its message as a stub (`file_access: "check_file_info"`)."""
+        data = self._call("files.info", file=file_id).get("file")
+        if not isinstance(data, dict) or data.get("id") != file_id:
+            raise Unavailable(API, "files.info: malformed answer (not the file asked for)")
+        return File.from_json(data)
+
     def download(self, file: File, max_bytes: int) -> bytes:
         """A file's bytes from url_private_download (scope files:read), at most `max_bytes`
         (TooLarge past them). The bot token only goes to Slack's own hosts."""
@@ -276,7 +284,8 @@ class SlackAdapter:
         return self.gate.call(lambda: fetch(None, url, api=API, what=f"download of file {file.id}",
                                             max_bytes=max_bytes, timeout=self._timeout,
                                             headers={"Authorization": f"Bearer {self._token}"},
-                                            scope_hint=" (the app needs the scope files:read)"),
+                                            scope_hint=" (the app needs the scope files:read)",
+                                            content_type=file.mimetype, size=file.size),
                               what="files download")
 
     def upload_url(self, filename: str, length: int) -> tuple[str, str]:
@@ -304,6 +313,10 @@ class SlackAdapter:
                 raise Transient(f"HTTP {response.status_code}")
             if response.status_code >= 400:
                 raise Rejected(API, f"file upload: HTTP {response.status_code}")
+            # Slack's upload address answers "OK - <bytes received>"; anything else (a
+            # proxy's page, JSON) is no proof the bytes arrived: an unknown outcome.
+            if not _upload_received(response.text, len(data)):
+                raise Transient("the upload address gave an unexpected answer")
 
         self.gate.call(send, write=True, what="file upload")
 
@@ -345,6 +358,12 @@ def _scopes(header: str | None) -> frozenset[str] | None:
     if header is None:
         return None
     return frozenset(scope.strip() for scope in header.split(",") if scope.strip())
+
+
+def _upload_received(answer: str, length: int) -> bool:
+    """Whether the upload address's answer says it received all `length` bytes."""
+    word, _, count = answer.strip().partition(" - ")
+    return word == "OK" and (not count or count.strip() == str(length))
 
 
 def _s(value: Any) -> str | None:

@@ -261,15 +261,19 @@ class ZendeskAdapter:
 
         return self._call(post, write=True, what=f"upload of {name}")
 
-    def download(self, url: str, max_bytes: int) -> bytes:
+    def download(self, url: str, max_bytes: int, content_type: str = "", size: int | None = None) -> bytes:
         """An attachment's bytes from its content_url with zsc's own credentials (secure
-        downloads), at most `max_bytes`. The credentials only go to this Zendesk."""
+        downloads), at most `max_bytes`. The credentials only go to this Zendesk (Zendesk
+        redirects to the file's signed address on its content host; requests drops the
+        credentials on the way there). `content_type` and `size` are the attachment's: an
+        answer that is not that file (a sign-in page, a proxy's page) is not taken for it."""
         from zsc.adapters.transfer import fetch, same_site
 
         if not same_site(url, (urlsplit(self.api_url).hostname or "", "zendesk.com", "zdusercontent.com")):
             raise Rejected(API, "attachment: its address is not on this Zendesk")
         return self.gate.call(lambda: fetch(self.session, url, api=API, what="attachment download",
-                                            max_bytes=max_bytes, timeout=self.timeout), what="attachment download")
+                                            max_bytes=max_bytes, timeout=self.timeout, content_type=content_type,
+                                            size=size), what="attachment download")
 
     def set_status(self, ticket_id: int, status: str, key: str | None = None) -> None:
         self._update(ticket_id, {"status": status}, key, what=f"set ticket {ticket_id} {status}")

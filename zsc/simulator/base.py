@@ -13,6 +13,7 @@ import json
 import re
 import secrets
 import socket
+import sys
 import threading
 import time
 import math
@@ -23,7 +24,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable, Iterable
 from urllib.parse import parse_qs, urlsplit
 
-FAULT_KINDS = ("429", "500", "503", "slow", "drop", "malformed", "shape", "refuse")
+FAULT_KINDS = ("429", "500", "503", "slow", "drop", "malformed", "shape", "refuse", "login")
+# What a web login wall answers instead of the resource ("login"): 200 and an HTML page.
+SIGN_IN_PAGE = b"<!DOCTYPE html><html><head><title>Sign in</title></head><body><form>...</form></body></html>"
 
 
 @dataclass
@@ -265,7 +268,9 @@ class Service:
         "slow" and "drop" apply the effect first (the write happens), then sit on the
         answer past the client's timeout or close the connection without answering;
         "malformed" and "shape" apply it and answer 200 with a body that is not JSON, or
-        with `body` (JSON of the wrong shape, as a broken proxy or API version might)."""
+        with `body` (JSON of the wrong shape, as a broken proxy or API version might);
+        "login" applies nothing and answers with the service's sign-in page (`login_page`),
+        as file URLs do for a credential they do not accept."""
         if kind not in FAULT_KINDS:
             raise ValueError(f"unknown fault {kind!r}; one of {FAULT_KINDS}")
         with self.lock:
@@ -301,7 +306,7 @@ class Service:
 
             do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _handle
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", port), _Handler)
+        self.server = _QuietServer(("127.0.0.1", port), _Handler)
         self.server.daemon_threads = True
         # A short poll interval keeps stop() (which waits for the loop to notice) quick.
         self._thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05},
@@ -348,6 +353,9 @@ class Service:
             return
         if fault and fault.kind == "refuse":
             self._send(h, Response(200, fault.body if fault.body is not None else {}))
+            return
+        if fault and fault.kind == "login":
+            self._send(h, self.login_page(req))
             return
         try:
             # One request at a time touches the state, so handlers need no locking of their own.
@@ -410,6 +418,19 @@ class Service:
 
     def not_found(self, req: Request) -> Response:
         return Response(404, {"error": "InvalidEndpoint", "description": f"{req.method} {req.path}"})
+
+    def login_page(self, req: Request) -> Response:
+        """What the service's web front answers a request it will not serve: its sign-in page."""
+        return Response(200, SIGN_IN_PAGE, {"Content-Type": "text/html; charset=utf-8"})
+
+
+class _QuietServer(ThreadingHTTPServer):
+    """A client that hangs up (a download abandoned unread, a timeout) is no server
+    error: nothing printed. Anything else is still reported."""
+
+    def handle_error(self, request, client_address) -> None:
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
 
 
 class RollingWindow:

@@ -234,12 +234,12 @@ class SlackSim(Service):
     def authenticate(self, req: Request, endpoint: str) -> Response | None:
         if endpoint in ("oauth.v2.access", "files.upload"):  # client credentials / a pre-signed upload URL
             return None
-        if endpoint == "files.download":  # a file URL wants the token in the header, else 401
+        if endpoint == "files.download":
+            # A file URL wants the token in the header. Without it, or without files:read,
+            # Slack answers 200 with its web sign-in page (HTML), not an error status.
             token, problem = self.tokens.check(req.bearer())
-            if problem:
-                return Response(401, b"Unauthorized", {"Content-Type": "text/plain"})
-            if "files:read" not in token.scopes:
-                return Response(403, b"Forbidden", {"Content-Type": "text/plain"})
+            if problem or "files:read" not in token.scopes:
+                return self.login_page(req)
             req.principal = token
             return None
         token, problem = self.tokens.check(req.bearer() or req.arg("token"))
@@ -337,7 +337,8 @@ class SlackSim(Service):
             data = self.workspace.file_content(req.params["id"])
         except SlackError:
             return Response(404, b"Not Found", {"Content-Type": "text/plain"})
-        return Response(200, data, {"Content-Type": "application/octet-stream"})
+        mimetype = self.workspace.files.get(req.params["id"], {}).get("mimetype") or "application/octet-stream"
+        return Response(200, data, {"Content-Type": mimetype})
 
     @route("POST", r"/upload/v1/(?P<id>F[A-Z0-9]+)", "files.upload")
     def _file_upload(self, req: Request) -> Response:

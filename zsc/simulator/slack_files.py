@@ -32,6 +32,11 @@ class SlackFiles:
             obj["permalink"] = f"{self.workspace_url}files/{self.bot_user_id}/{file_id}/{name}"
         obj.update(f)
         self.files[file_id] = obj
+        if obj.get("file_access") == "check_file_info" and content is not None:
+            # A Slack Connect file the bot may read: its message carries a stub, and
+            # files.info the whole file. (Without bytes, files.info gives the stub too.)
+            self.files[file_id] = {k: v for k, v in obj.items() if k != "file_access"}
+            return {"id": file_id, "mode": "file_access", "file_access": "check_file_info"}
         return obj
 
     # ------------------------------------------------------------------ files (external upload flow)

@@ -35,7 +35,7 @@ DEFAULT_CALLS_PER_MINUTE = 2500  # generous: Zendesk's highest plan limit
 OAUTH_CODE_TTL = 120
 
 INCREMENTAL_ENDPOINTS = ("incremental.tickets", "incremental.ticket_events")
-UNAUTHENTICATED_ENDPOINTS = ("oauth.authorize", "oauth.tokens")
+UNAUTHENTICATED_ENDPOINTS = ("oauth.authorize", "oauth.tokens", "attachments.content", "access.unauthenticated")
 
 
 class ZendeskSim(Service):
@@ -274,6 +274,8 @@ class ZendeskSim(Service):
         with self.lock:
             credential = self._credential(req)
             if credential is None:
+                if endpoint == "attachments.download":  # a web address: off to the sign-in page
+                    return self.login_page(req)
                 return Response(401, {"error": "Couldn't authenticate you"})
             user = self.desk.users.get(credential.user_id)
             if user is None or user.role == "end-user":
@@ -458,11 +460,28 @@ class ZendeskSim(Service):
 
     @zd_route("GET", r"/attachments/token/(?P<token>[0-9a-f]+)/", "attachments.download")
     def _attachment_download(self, req: Request) -> Response:
+        """As Zendesk does: a redirect to the file's signed address on its content host."""
+        with self.lock:
+            if self.desk.files.download(req.params["token"]) is None:
+                return Response(404, b"Not Found", {"Content-Type": "text/plain"})
+        return Response(302, b"", {"Location": f"{self.url}/attachments/signed/{req.params['token']}/"})
+
+    @zd_route("GET", r"/attachments/signed/(?P<token>[0-9a-f]+)/", "attachments.content")
+    def _attachment_content(self, req: Request) -> Response:
         with self.lock:
             data = self.desk.files.download(req.params["token"])
+            ctype = self.desk.files.content_type(req.params["token"])
         if data is None:
             return Response(404, b"Not Found", {"Content-Type": "text/plain"})
-        return Response(200, data, {"Content-Type": "application/octet-stream"})
+        return Response(200, data, {"Content-Type": ctype})
+
+    def login_page(self, req: Request) -> Response:
+        """Zendesk's web front sends whoever it will not serve to its sign-in page."""
+        return Response(302, b"", {"Location": f"{self.url}/access/unauthenticated"})
+
+    @zd_route("GET", r"/access/unauthenticated", "access.unauthenticated")
+    def _sign_in_page(self, req: Request) -> Response:
+        return Service.login_page(self, req)
 
     @zd_route("GET", r"/api/v2/search/count\.json", "search.count")
     def _search_count(self, req: Request) -> Response:

@@ -29,6 +29,7 @@ class Files:
     uploads: dict[str, _Upload] = field(default_factory=dict)
     content: dict[int, bytes] = field(default_factory=dict)  # attachment id -> bytes
     by_token: dict[str, int] = field(default_factory=dict)  # content token -> attachment id
+    types: dict[int, str] = field(default_factory=dict)  # attachment id -> the Content-Type it is served with
     _ids: Any = field(default_factory=lambda: itertools.count(500000))
 
     def upload(self, filename: str, data: bytes, content_type: str | None = None) -> dict:
@@ -41,6 +42,7 @@ class Files:
                       "mapped_content_url": f"{self.base_url}/attachments/token/{content_token}/?name={filename}",
                       "thumbnails": []}
         self.content[attachment_id] = data
+        self.types[attachment_id] = attachment["content_type"]
         self.by_token[content_token] = attachment_id
         token = secrets.token_hex(12)
         self.uploads[token] = _Upload(token, attachment, now() + TOKEN_TTL)
@@ -72,7 +74,11 @@ class Files:
         attachment_id = self.by_token.get(content_token)
         return None if attachment_id is None else self.content.get(attachment_id)
 
+    def content_type(self, content_token: str) -> str:
+        return self.types.get(self.by_token.get(content_token, -1), "application/octet-stream")
+
     def redact(self, attachment: dict) -> None:
         """Zendesk's attachment redaction: the file becomes an empty redacted.txt (same id)."""
         self.content[attachment["id"]] = b""
+        self.types[attachment["id"]] = "text/plain"
         attachment.update(file_name="redacted.txt", content_type="text/plain", size=0, thumbnails=[])

@@ -70,7 +70,8 @@ def attach_slack_files(ctx: SyncContext, key: str, files: Iterable[File], body: 
     else:
         tokens, notes = [], []
         for file in files:
-            why = why_not_copied(ctx, file) or upload_one(ctx, file, tokens)
+            file, why = described(ctx, file)
+            why = why or why_not_copied(ctx, file) or upload_one(ctx, file, tokens)
             if why:
                 notes.append(fmt.files_block(link_lines([file])) + f" (not attached: {why})")
         if intent is not None:
@@ -101,6 +102,19 @@ def keep_uploads(ctx: SyncContext, key: str, uploads: dict[str, Any] | None, **e
     if uploads and not isinstance(data.get("files"), dict):
         data["files"] = uploads
     ctx.store.set_intent_payload(key, data)
+
+
+def described(ctx: SyncContext, file: File) -> tuple[File, str | None]:
+    """A Slack Connect file's whole description from files.info (its message carries only
+    a stub), and why not when Slack will not give it. A blip is raised, as for a download."""
+    if file.file_access != "check_file_info":
+        return file, None
+    try:
+        return ctx.slack.file_info(file.id), None
+    except (RateLimited, Unavailable, Ambiguous):
+        raise
+    except ApiError as exc:
+        return file, f"a Slack Connect file Slack would not describe: {exc}"
 
 
 def upload_one(ctx: SyncContext, file: File, tokens: list[str]) -> str | None:
@@ -182,7 +196,9 @@ def upload_attachment(ctx: SyncContext, issue: Issue, att: dict[str, Any]) -> No
             return
     name = str(att.get("file_name") or "file")
     try:
-        data = ctx.zendesk.download(att["content_url"], ctx.config.files.max_bytes)
+        size = att.get("size") if isinstance(att.get("size"), int) else None
+        data = ctx.zendesk.download(att["content_url"], ctx.config.files.max_bytes,
+                                    content_type=str(att.get("content_type") or ""), size=size)
     except (AuthError, NotFound) as exc:
         # this one file could not be fetched: named with its link, not a reason to stop the poll
         raise Rejected("Zendesk", f"the download failed: {exc}") from None
