@@ -58,3 +58,22 @@ def test_the_export_is_never_called_more_than_ten_times_a_minute(world):
             clock.tick(1)
             world.sync()
     assert 0 < world.sim.zendesk.calls["incremental.tickets"] <= 10
+
+
+def test_every_cycle_of_one_process_polls_slack_however_soon_it_follows_the_last(world):
+    """`Engine.cycle` (sync-once, the repairs' settle) reads every channel each time;
+    only the daemon's scheduled polls keep to the per-channel interval."""
+    from zsc.config import load_config
+    from zsc.sync.engine import build_engine
+
+    world.write_config(slack_interval=60)
+    with freeze_time(START, tick=True):
+        engine = build_engine(load_config(world.config_path))
+        try:
+            engine.cycle()
+            world.ask("Printer jammed")
+            assert engine.cycle().ok
+        finally:
+            engine.close()
+    assert world.sim.slack.calls["conversations.history"] == 2
+    assert [t["subject"] for t in world.tickets()] == ["Printer jammed"]

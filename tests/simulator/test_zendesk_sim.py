@@ -4,6 +4,7 @@ Where zsc will bypass zenpy's helpers (a create carrying an Idempotency-Key, raw
 pages) the tests use zenpy's own authenticated `requests` session, as zsc will."""
 
 import re
+import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -488,6 +489,20 @@ def test_global_rate_limit(zd, zenpy):
         session = zenpy.tickets.session
         assert [session.get(f"{zd.url}/api/v2/users/me.json").status_code for _ in range(3)] == [200, 200, 429]
         assert int(session.get(f"{zd.url}/api/v2/users/me.json").headers["Retry-After"]) == 60
+    # Every answer's status is counted, so a benchmark can tell how often zsc was refused.
+    assert zd.refused(429) == 2 and zd.answers[("users.me", 200)] == 2
+    zd.reset_calls()
+    assert zd.refused(429) == 0
+
+
+def test_a_simulated_round_trip_time_delays_every_answer(zd, zenpy):
+    zd.set_latency(0.02)
+    started = time.monotonic()
+    assert zenpy.tickets.session.get(f"{zd.url}/api/v2/users/me.json").status_code == 200
+    assert zenpy.tickets.session.get(f"{zd.url}/api/v2/nowhere.json").status_code == 404  # unknown paths too
+    assert time.monotonic() - started >= 2 * 0.02
+    with pytest.raises(ValueError):
+        zd.set_latency(-1)
 
 
 # ---- authentication ----

@@ -44,6 +44,15 @@ class Simulator:
         for service in self.services:
             service.reset_calls()
 
+    def set_latency(self, seconds: float) -> None:
+        """A round-trip time for every call to every service (0: answer at once)."""
+        for service in self.services:
+            service.set_latency(seconds)
+
+    def refused(self, status: int = 429) -> int:
+        """Answers with `status` (rate limited, by default) from all services since the last reset."""
+        return sum(service.refused(status) for service in self.services)
+
     def clear_faults(self) -> None:
         for service in self.services:
             service.clear_faults()

@@ -1,5 +1,5 @@
 """Standalone simulator: `python -m zsc.simulator [--slack-port N --zendesk-port N
---pagerduty-port N]` serves fake Slack, Zendesk and PagerDuty APIs with a small
+--pagerduty-port N --latency-ms N]` serves fake Slack, Zendesk and PagerDuty APIs with a small
 support team in them, prints a config that points zsc at them, and takes commands
 on stdin to act as the people (type `help`) until Ctrl-C or `quit`. Handy for
 trying zsc by hand: save the config, run `zsc --config FILE run` in another terminal."""
@@ -47,9 +47,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     for name in ("slack", "zendesk", "pagerduty"):
         parser.add_argument(f"--{name}-port", type=int, default=0, help=f"port for the fake {name} API (0: any free one)")
+    parser.add_argument("--latency-ms", type=float, default=0.0,
+                        help="simulated round-trip time of every API call, in milliseconds (default 0)")
     args = parser.parse_args()
     sim = Simulator()
     sim.slack.set_post_limit()  # as Slack: about one message a second per channel
+    sim.set_latency(args.latency_ms / 1000)
     sim.slack.start(args.slack_port)
     sim.zendesk.start(args.zendesk_port)
     sim.pagerduty.start(args.pagerduty_port)

@@ -1,5 +1,6 @@
 """Shared plumbing for the fake APIs: a threaded HTTP server, routing, call counting
-and per-endpoint fault injection.
+(and the status of every answer), per-endpoint fault injection and a simulated
+network round-trip time.
 
 Each fake service subclasses `Service`, registers handlers with `@route`, and keeps
 its state behind `self.lock`. Handlers get a `Request` and return a `Response`.
@@ -248,7 +249,11 @@ class Service:
     def __init__(self) -> None:
         self.lock = threading.RLock()
         self.calls: Counter[str] = Counter()
+        self.answers: Counter[tuple[str, int]] = Counter()  # (endpoint, HTTP status) of every answer sent
         self.requests: list[tuple[str, Request]] = []
+        # Seconds each call takes on the network, half on the way in, half on the way
+        # back (the real APIs are 50-300 ms away); 0 keeps the tests fast.
+        self.latency = 0.0
         self._faults: dict[str, list[Fault]] = defaultdict(list)
         self._routes: list[tuple[str, re.Pattern, str, Handler]] = []
         for attr in dir(type(self)):
@@ -283,7 +288,19 @@ class Service:
     def reset_calls(self) -> None:
         with self.lock:
             self.calls.clear()
+            self.answers.clear()
             self.requests.clear()
+
+    def set_latency(self, seconds: float) -> None:
+        """Make every call take `seconds` more (a round trip to a distant server)."""
+        if seconds < 0:
+            raise ValueError("latency cannot be negative")
+        self.latency = seconds
+
+    def refused(self, status: int = 429) -> int:
+        """How many answers had `status` (by default: rate limited) since the last reset."""
+        with self.lock:
+            return sum(n for (_, code), n in self.answers.items() if code == status)
 
     @property
     def url(self) -> str:
@@ -341,6 +358,8 @@ class Service:
         headers = {k.lower(): v for k, v in h.headers.items()}
         req = Request(h.command, parts.path, parse_qs(parts.query, keep_blank_values=True), headers, body)
         handler, endpoint = self._match(req)
+        if self.latency:
+            time.sleep(self.latency / 2)  # the request on its way; outside the lock, as calls overlap
         if handler is None:
             self._send(h, self.not_found(req))
             return
@@ -349,10 +368,10 @@ class Service:
             self.requests.append((endpoint, req))
         fault = self._take_fault(endpoint)
         if fault and fault.kind in ("429", "500", "503"):
-            self._send(h, self.fault_response(fault))
+            self._send(h, self.fault_response(fault), endpoint)
             return
         if fault and fault.kind == "refuse":
-            self._send(h, Response(200, fault.body if fault.body is not None else {}))
+            self._send(h, Response(200, fault.body if fault.body is not None else {}), endpoint)
             return
         if fault and fault.kind == "login":
             self._send(h, self.login_page(req))
@@ -380,7 +399,7 @@ class Service:
             resp = Response(200, b"<html>502 Bad Gateway</html>", {"Content-Type": "application/json"})
         if fault and fault.kind == "shape":
             resp = Response(200, fault.body if fault.body is not None else {})
-        self._send(h, resp)
+        self._send(h, resp, endpoint)
 
     def _match(self, req: Request) -> tuple[Handler | None, str]:
         for method, pattern, name, handler in self._routes:
@@ -392,7 +411,12 @@ class Service:
                 return handler, name
         return None, ""
 
-    def _send(self, h: BaseHTTPRequestHandler, resp: Response) -> None:
+    def _send(self, h: BaseHTTPRequestHandler, resp: Response, endpoint: str = "") -> None:
+        if endpoint:
+            with self.lock:
+                self.answers[(endpoint, resp.status)] += 1
+        if self.latency:
+            time.sleep(self.latency / 2)  # the answer on its way back
         payload, ctype = resp.encode()
         try:
             h.send_response(resp.status)

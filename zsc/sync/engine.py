@@ -9,6 +9,7 @@ rest still get their turn, and re-reading next cycle is harmless."""
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 from contextlib import contextmanager, nullcontext
@@ -225,10 +226,13 @@ def run_source(ctx: SyncContext, source: Source, fn: Callable[[SyncContext], Non
 
 
 def cycle(ctx: SyncContext, since: datetime | None = None) -> CycleResult:
+    """A whole cycle (`sync-once`, the repairs' settle): every channel is polled, however
+    recently it was (only the daemon's scheduled polls respect the per-channel pace)."""
     start_position(ctx, since)
     result = CycleResult()
     for source in SOURCES:
-        result.merge(run_source(ctx, source, POLLS[source]))
+        poll = functools.partial(poll_slack_channels, all_due=True) if source == "slack" else POLLS[source]
+        result.merge(run_source(ctx, source, poll))
     return result
 
 
