@@ -16,6 +16,7 @@ from zsc.adapters.records import ts_for
 from zsc.errors import NotFound
 from zsc.report import (Links, Report, Stopwatch, compute_report, due_time, late_note, local_today, render_report,
                         report_json)
+from zsc.report_times import as_utc
 from zsc.sync import keys
 from zsc.sync.context import SyncContext
 from zsc.sync.effects import once, ts_with_ref
@@ -92,14 +93,14 @@ def maybe_post_report(ctx: SyncContext, now_utc: datetime, up_since: datetime | 
     started; a report due before then is marked late (default: late if more than
     LATE_GRACE has passed since it was due). True if this call posted it."""
     report = ctx.config.report
-    now = _aware(now_utc)
+    now = as_utc(now_utc)
     day = local_today(report, now)
     if not report.enabled or day.weekday() not in report.days:
         return False
     due = due_time(report, day)
     if now < due:
         return False
-    late = _aware(up_since or now) - due > LATE_GRACE
+    late = as_utc(up_since or now) - due > LATE_GRACE
     posted = False
     for channel in own_report_channels(ctx.config):  # each is its own effect: one failing does not stop the others
         posted |= post_channel_report(ctx, channel, day, late, now)
@@ -120,10 +121,6 @@ def post_channel_report(ctx: SyncContext, channel: str, day: date, late: bool, a
     logger.bind(channel=channel, ts=ts).info("daily report of {} for {} posted{}", channel, key,
                                              " (late)" if late else "")
     return True
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
 
 
 def _post_once(ctx: SyncContext, channel: str, text: str, ref: str, record) -> str:

@@ -228,7 +228,7 @@ def cycle(ctx: SyncContext, since: datetime | None = None) -> CycleResult:
     start_position(ctx, since)
     result = CycleResult()
     for source in SOURCES:
-        result.merge(run_source(ctx, source, POLLS[source]))
+        result.merge(run_source(ctx, source, CYCLE_POLLS[source]))
     return result
 
 
@@ -492,3 +492,6 @@ def busiest_first(ctx: SyncContext, channels: list[str]) -> list[str]:
 
 
 POLLS: dict[Source, Callable[[SyncContext], None]] = {"slack": poll_slack_channels, "zendesk": poll_zendesk}
+# A whole cycle (`sync-once`, and each call of Engine.cycle) polls every channel, due or not.
+CYCLE_POLLS: dict[Source, Callable[[SyncContext], None]] = {
+    "slack": lambda ctx: poll_slack_channels(ctx, all_due=True), "zendesk": poll_zendesk}
