@@ -37,17 +37,16 @@ from datetime import datetime, timezone
 from typing import Any
 
 from zsc import format as fmt
-from zsc.adapters.records import Comment, Ticket, permalink, ts_for, zendesk_time
+from zsc.adapters.records import Comment, Ticket, permalink, zendesk_time
 from zsc.errors import Rejected
 from zsc.store import EMAIL_DENIED, EMAIL_THREAD, TO_SLACK, Issue, utcnow
 from zsc.sync import files, keys, notices, people
 from zsc.sync.context import ZENDESK_TO_SLACK, SyncContext
-from zsc.sync.effects import once, ts_with_ref
+from zsc.sync.effects import once, top_post_once, ts_with_ref
 from zsc.sync.followup import is_closed_rejection
 from zsc.sync.slack_to_zendesk import add_permalink_note
 
 BODY_LIMIT = 1000  # characters of the email shown in Slack; the rest stays in the ticket
-FIND_MARGIN = 120.0  # seconds before an intent to search Slack from (clock skew)
 NOT_NEW = ("closed", "deleted")  # nothing left to do in Slack, and a closed ticket refuses the set-up writes
 
 
@@ -175,17 +174,8 @@ def post_top(ctx: SyncContext, ticket: Ticket, name: str, address: str | None) -
     subject = _one_line(ticket.subject, fmt.SUBJECT_LIMIT) or "(no subject)"
     text = f"📧 New email request from {_one_line(name, 100)} ({_one_line(domain, 100)}): {subject}"
 
-    def do() -> str:
-        return ctx.slack.post(channel, text, ref=ref)
-
-    def find(intent) -> str | None:
-        since = _epoch(intent.created_at) - FIND_MARGIN
-        return ts_with_ref(ctx.slack.history(channel, oldest=ts_for(since)), ref)
-
-    def record(ts: str) -> None:
-        ctx.store.set_flag(ticket.id, EMAIL_THREAD, ts)
-
-    return once(ctx, ref, "email", None, {"ref": ref, "ticket_id": ticket.id}, do, find, record)
+    return top_post_once(ctx, channel, text, ref, key=ref, kind="email", payload={"ref": ref, "ticket_id": ticket.id},
+                         record=lambda ts: ctx.store.set_flag(ticket.id, EMAIL_THREAD, ts))
 
 
 def post_thread(ctx: SyncContext, ticket: Ticket, first: Comment | None, top_ts: str, name: str,
@@ -226,7 +216,3 @@ def post_thread(ctx: SyncContext, ticket: Ticket, first: Comment | None, top_ts:
 def _one_line(text: str, limit: int) -> str:
     """Outside text for a one-line spot: whitespace collapsed, cut, unable to ping."""
     return fmt.zendesk_to_slack(fmt.truncate(" ".join((text or "").split()), limit))
-
-
-def _epoch(naive_utc: datetime) -> float:
-    return naive_utc.replace(tzinfo=timezone.utc).timestamp()
