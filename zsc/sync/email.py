@@ -156,12 +156,25 @@ def open_email_issue(ctx: SyncContext, ticket: Ticket, name: str, address: str |
     first = comments[0] if comments else None  # the email itself
     issue = post_thread(ctx, ticket, first, top_ts, name, address)
     files.mirror_email_files(ctx, issue, first)  # its attachments, under its text
-    add_permalink_note(ctx, issue, permalink(ctx.workspace_uri, channel, top_ts))
-    notices.after_new_issue(ctx, issue)
+    finish_setup(ctx, issue)
     ctx.result.mirrored_one(ZENDESK_TO_SLACK)
     ctx.result.did(f"Zendesk #{ticket.id} (email from {address or name}) -> Slack {channel}/{top_ts}",
                    channel=channel, thread_ts=top_ts, ticket_id=ticket.id)
     return issue
+
+
+def finish_setup(ctx: SyncContext, issue: Issue) -> None:
+    """Step 4, the tail every new issue gets: the Slack-link note and the new-issue notices."""
+    add_permalink_note(ctx, issue, permalink(ctx.workspace_uri, issue.channel, issue.thread_ts))
+    notices.after_new_issue(ctx, issue)
+
+
+def setup_unfinished(ctx: SyncContext, issue: Issue) -> bool:
+    """The thread is mapped but the Slack-link note's write got no answer (and none was
+    found in the ticket's audits since). The export no longer offers a mapped ticket to
+    the set-up, and zsc's own top post is not new to the Slack poll after its first
+    read: so the Slack poll, which reads the top post every time, finishes the tail."""
+    return issue.origin == "email" and ctx.store.intent(keys.permalink_ref(issue.ticket_id)) is not None
 
 
 def post_top(ctx: SyncContext, ticket: Ticket, name: str, address: str | None) -> str:
