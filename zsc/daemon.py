@@ -84,7 +84,7 @@ class Daemon:
         reopens --log-file, so SIGHUP after logrotate moves to the new file; if that
         fails on a reload, the logging stays as it was (a start refuses instead)."""
         from zsc import logs
-        from zsc.adapters.factory import basic_credentials_of, secrets_of
+        from zsc.config.credentials import basic_credentials_of, secrets_of
 
         try:
             logs.setup(level=self.log_overrides.get("level") or self.config.logging.level,

@@ -72,7 +72,7 @@ class Notifier:
 
 
 def _status(text: str) -> str:
-    from zsc.logs import redact
+    from zsc.redaction import redact
 
     line = redact(" ".join(text.split()))  # one line, and never a secret
     return "STATUS=" + (line if len(line) <= STATUS_MAX else line[: STATUS_MAX - 1] + "…")

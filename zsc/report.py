@@ -16,82 +16,20 @@ import bisect
 import math
 import statistics
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timedelta
 from typing import Any, Callable
 from zoneinfo import ZoneInfo
 
 from zsc.adapters.records import permalink
 from zsc.format import truncate, zendesk_to_slack
 from zsc.store import Issue, Store
+from zsc.report_times import (UTC, as_utc, naive_utc, as_of, due_time, local_midnight, local_today,  # noqa: F401
+                              next_report_time, previous_report_day)
 
-UTC = timezone.utc
 TREND_DAYS = 7
 SPARKS = "▁▂▃▄▅▆▇█"
 LIST_LIMIT = 30  # per list; keeps the message far below Slack's 40k characters
 SUBJECT_WIDTH = 80
-
-
-# ---------------------------------------------------------------- time
-
-
-def _aware(moment: datetime) -> datetime:
-    """Accept naive UTC (what the store holds) or aware datetimes."""
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-
-def _naive(moment: datetime) -> datetime:
-    return _aware(moment).replace(tzinfo=None)
-
-
-def local_midnight(day: date, tz: ZoneInfo) -> datetime:
-    """Start of `day` in `tz`, as naive UTC for store queries."""
-    return _naive(datetime.combine(day, time(0), tzinfo=tz))
-
-
-def due_time(report_config, day: date) -> datetime:
-    """When `day`'s report is due, aware UTC. A time inside a DST gap resolves with
-    the offset before the change (fold=0): 01:30 on a spring-forward day is 02:30."""
-    return _aware(datetime.combine(day, report_config.time, tzinfo=report_config.timezone))
-
-
-def local_today(report_config, now_utc: datetime) -> date:
-    return _aware(now_utc).astimezone(report_config.timezone).date()
-
-
-def previous_report_day(days: frozenset[int], day: date) -> date:
-    """The last scheduled report day before `day` (a week back if only one is set)."""
-    for back in range(1, 8):
-        candidate = day - timedelta(days=back)
-        if candidate.weekday() in days:
-            return candidate
-    return day - timedelta(days=1)  # no days configured: the day before
-
-
-def next_report_time(config, now_utc: datetime) -> datetime | None:
-    """The next scheduled report at or after `now_utc`, aware UTC; None if the
-    report is off. (A report that is due but not yet posted shows as the next one.)"""
-    report = config.report
-    if not report.enabled or not report.days:
-        return None
-    now = _aware(now_utc)
-    today = local_today(report, now)
-    for ahead in range(8):
-        day = today + timedelta(days=ahead)
-        if day.weekday() in report.days and due_time(report, day) >= now:
-            return due_time(report, day)
-    return None
-
-
-def as_of(config, now_utc: datetime, day: date | None = None) -> tuple[date | None, datetime]:
-    """What `zsc report [--date DAY]` reports on: today as of now, or a past day as it
-    stood at its report time. (None, now) if DAY is still to come."""
-    now = _aware(now_utc)
-    today = local_today(config.report, now)
-    if day is None or day == today:
-        return today, now
-    if day > today:
-        return None, now
-    return day, due_time(config.report, day)
 
 
 # ---------------------------------------------------------------- durations
@@ -106,7 +44,7 @@ class Stopwatch:
     office_hours: bool = False
 
 
-WALL_CLOCK = Stopwatch(lambda start, end: max(0.0, (_aware(end) - _aware(start)).total_seconds()))
+WALL_CLOCK = Stopwatch(lambda start, end: max(0.0, (as_utc(end) - as_utc(start)).total_seconds()))
 
 
 @dataclass(frozen=True)
@@ -181,7 +119,7 @@ def compute_report(store: Store, day: date, config, at: datetime | None = None,
     that channel's issues only (its own report)."""
     report = config.report
     tz = report.timezone
-    moment = _naive(at if at is not None else due_time(report, day))
+    moment = naive_utc(at if at is not None else due_time(report, day))
     first = previous_report_day(report.days, day)
     start, end = local_midnight(first, tz), local_midnight(day, tz)
     trend_start = day - timedelta(days=TREND_DAYS)
@@ -219,7 +157,7 @@ def opened_per_day(store: Store, first: date, n: int, tz: ZoneInfo, channel: str
     bounds = [local_midnight(first + timedelta(days=i), tz) for i in range(n + 1)]
     counts = [0] * n
     for opened_at in store.opened_times(bounds[0], bounds[-1], channel):
-        counts[bisect.bisect_right(bounds, _naive(opened_at)) - 1] += 1
+        counts[bisect.bisect_right(bounds, naive_utc(opened_at)) - 1] += 1
     return tuple(counts)
 
 
@@ -235,7 +173,7 @@ def sparkline(counts: tuple[int, ...] | list[int]) -> str:
 
 def age(since: datetime, at: datetime) -> str:
     """'3d 4h', '5h' or '12m' (never negative)."""
-    return span((_naive(at) - _naive(since)).total_seconds())
+    return span((naive_utc(at) - naive_utc(since)).total_seconds())
 
 
 def span(seconds: float, exact: bool = False) -> str:
@@ -328,7 +266,7 @@ def report_json(report: Report, links: Links) -> dict[str, Any]:
     there is nothing to measure. Durations in seconds, counted as `clock` says."""
     def item(i: Item) -> dict[str, Any]:
         return {"ticket_id": i.ticket_id, "subject": i.subject, "thread": links.thread(i),
-                "opened_at": _aware(i.opened_at).isoformat(),
+                "opened_at": as_utc(i.opened_at).isoformat(),
                 "waiting_for_first_response_seconds": i.waiting}
 
     return {

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import urlsplit
 
-from zsc.logs import redact
+from zsc.redaction import redact
 from zsc.store import SCHEMA_VERSION, TO_SLACK, TO_ZENDESK, Store, open_store, utcnow
 
 STALE_FACTOR = 5
@@ -141,7 +141,7 @@ def _as_time(name: str, value: str) -> datetime | None:
 
 def _next_report(config: Any, now: datetime) -> tuple[datetime | None, bool]:
     try:
-        from zsc.report import next_report_time
+        from zsc.report_times import next_report_time
     except ImportError:
         return None, False
     when = next_report_time(config, now.replace(tzinfo=timezone.utc))

@@ -112,3 +112,17 @@ def test_the_closed_ticket_is_caught_up_before_the_thread_moves_to_a_follow_up(m
     machine.settle_and_check()  # the requester's answer is in the thread once
     texts = [m["text"] for m in machine.bot_posts()]
     assert any("was marked closed" in t for t in texts) and any("opened a follow-up" in t for t in texts)
+
+
+def test_an_emailed_tickets_slack_link_note_of_unknown_outcome_is_finished(machine):
+    """The email set-up's first top post had its answer lost; the next cycle's Slack poll
+    read that post (zsc's own: not new to it afterwards), then the set-up mapped the
+    thread and the Slack-link note failed with an unknown outcome before it was written.
+    The export no longer offers a mapped ticket to the set-up, so the note's intent used
+    to stay pending for good."""
+    machine.email_arrives()
+    machine.faulty_sync(nth=1, mode=LOST_ANSWER, what="cycle", seconds=61)  # the top post
+    machine.inject(method="zendesk.add_comment", mode=BEFORE)  # the note: no answer, not written
+    machine.sync(what="cycle", seconds=61)
+    assert [i.key for i in machine.store.pending_intents()] == [keys.permalink_ref(1)]
+    machine.settle_and_check()

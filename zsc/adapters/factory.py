@@ -40,28 +40,3 @@ def pagerduty_from(p: Any):
     return PagerDutyAdapter(p.api_url, token=p.token or None, oauth_token=p.oauth_token or None,
                             client_id=p.client_id or None,
                             client_secret=p.client_secret or None, token_url=p.token_url or None, timeout=p.timeout)
-
-
-def secrets_of(config: Any) -> list[str]:
-    """Every secret value in the config, for the redactor."""
-    values = []
-    for section in ("slack", "zendesk", "pagerduty"):
-        part = getattr(config, section, None)
-        for name in ("token", "oauth_token", "client_secret"):
-            values.append(getattr(part, name, None))
-    return [v for v in values if v]
-
-
-def basic_credentials_of(config: Any) -> list[tuple[str, str]]:
-    """(user, secret) pairs the clients send as HTTP Basic, so the redactor knows the
-    exact base64 of each: a Zendesk API token ("{email}/token"), OAuth client credentials."""
-    pairs = []
-    zendesk = getattr(config, "zendesk", None)
-    if zendesk is not None and getattr(zendesk, "token", None):
-        pairs.append((f"{zendesk.email}/token", zendesk.token))
-    for section in ("pagerduty", "slack", "zendesk"):
-        part = getattr(config, section, None)
-        client_id, secret = getattr(part, "client_id", None), getattr(part, "client_secret", None)
-        if client_id and secret:
-            pairs.append((client_id, secret))
-    return pairs

@@ -287,6 +287,11 @@ def ts_for(moment: float) -> str:
     return f"{moment:.6f}"
 
 
+def epoch_seconds(naive_utc: datetime) -> float:
+    """A naive UTC time (the store's convention) as a Unix time."""
+    return naive_utc.replace(tzinfo=timezone.utc).timestamp()
+
+
 def zendesk_time(value: str | None) -> datetime | None:
     """Zendesk's ISO times ("2026-01-02T03:04:05Z") as naive UTC; None if absent or odd."""
     if not value:

@@ -73,7 +73,7 @@ def _usage_message(exc: click.UsageError) -> str:
 
 
 def _redacted(text: str) -> str:
-    from zsc.logs import redact
+    from zsc.redaction import redact
 
     return redact(text)
 
@@ -94,18 +94,24 @@ def main(ctx: click.Context, config_path: str | None, log_level: str | None, log
     ctx.obj.update(config_path=config_path, log_level=log_level, log_format=log_format, debug=debug)
 
 
-def load(ctx: click.Context, require_secrets: bool = True, log_file: str | None = None, quiet: bool = False):
+def load(ctx: click.Context, require_secrets: bool = True, log_file: str | None = None, quiet: bool = False,
+         logging: bool = True):
     """Read the config and set up logging; shared by every command that needs them.
 
     `require_secrets=False` is for commands that run precisely because a secret is
     missing (`zsc auth`) or need none (`zsc status`). `quiet` is for one-shot
-    commands that print their own results: routine lines would only repeat them."""
-    from zsc import logs
-    from zsc.adapters.factory import basic_credentials_of, secrets_of
+    commands that print their own results: routine lines would only repeat them.
+    `logging=False` is for commands that only read the store and print (`zsc status`):
+    they skip loading the logging library, which is most of their start-up time."""
     from zsc.config import load_config
 
     root = ctx.find_root().obj
     config = load_config(root["config_path"], require_secrets=require_secrets)
+    if not logging:
+        return config
+    from zsc import logs
+    from zsc.config.credentials import basic_credentials_of, secrets_of
+
     level = root["log_level"] or ("warning" if quiet else config.logging.level)
     style = root["log_format"] or config.logging.format
     # Quiet: the command prints each item's outcome, so the log lines saying the same

@@ -110,7 +110,7 @@ def auth_pagerduty(ctx: click.Context, token: str | None) -> None:
 @click.pass_context
 def auth_check(ctx: click.Context) -> None:
     """Try every configured credential for real: exit 0 if all pass, 1 otherwise."""
-    from zsc.logs import redact
+    from zsc.redaction import redact
     from zsc.preflight import check_all
 
     rows = check_all(load(ctx, require_secrets=False))

@@ -104,7 +104,7 @@ def status_cmd(ctx: click.Context, as_json: bool) -> None:
     successfully for more than 5 times its interval."""
     from zsc.status import gather
 
-    status = gather(load(ctx, require_secrets=False))
+    status = gather(load(ctx, require_secrets=False, logging=False))
     if as_json:
         click.echo(_redacted(json.dumps(status.as_json(), indent=2, ensure_ascii=False)))
     else:

@@ -21,7 +21,6 @@ loading, tokens (token file, mask), docs (generated files). This package re-expo
 what the rest of zsc imports, so `from zsc.config import load_config` keeps working.
 """
 
-from zsc.config.docs import README_END, README_START, render_example, render_readme, render_reference_markdown, to_toml
 from zsc.config.loading import DEFAULT_CONFIG_PATH, default_state_dir, load_config, parse_config, reload
 from zsc.config.sections import (
     ChannelConfig,
@@ -78,3 +77,15 @@ __all__ = [
     "default_state_dir", "load_config", "load_token_file", "mask", "parse_config", "reload", "render_example",
     "render_readme", "render_reference_markdown", "save_token", "to_toml", "token_file_path",
 ]  # fmt: skip
+
+
+_DOCS = ("README_END", "README_START", "render_example", "render_readme", "render_reference_markdown", "to_toml")
+
+
+def __getattr__(name: str):
+    """The generated documents are loaded on first use: only `zsc config` and tests need them."""
+    if name in _DOCS:
+        from zsc.config import docs
+
+        return getattr(docs, name)
+    raise AttributeError(f"module 'zsc.config' has no attribute {name!r}")

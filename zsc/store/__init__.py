@@ -61,6 +61,7 @@ class Store(IssueQueries, MirroredQueries, Bookkeeping):
         self._pending: set[str] | None = None
         self._failing: set[str] | None = None  # keys of failing (or parked) items, cached per cycle
         self._recorded: dict[int, _Recorded] = {}
+        self._flags: dict[tuple[int, str], str | None] = {}  # (ticket id, flag name) -> value, per cycle
         self.db = open_database(url)
         db_proxy.initialize(self.db)
         try:
@@ -100,6 +101,7 @@ class Store(IssueQueries, MirroredQueries, Bookkeeping):
         self._pending = None
         self._failing = None
         self._recorded.clear()
+        self._flags.clear()
 
     def _exec(self, sql: str, params: tuple) -> Any:
         """Plain SQL for the few statements run once per mirrored item: building them

@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 
-from zsc.logs import redact
+from zsc.redaction import redact
 from zsc.store.models import (Checkpoint, CommandRun, FailingItem, Issue, PendingOnCall, ReportRun, SlackUser, SourceStatus, TicketFlag, ZendeskUser, upsert, utcnow)
 
 LEADER = "daemon:leader"  # checkpoint naming the active daemon: {"host", "pid", "since"}
@@ -18,6 +18,7 @@ LEADER = "daemon:leader"  # checkpoint naming the active daemon: {"host", "pid",
 class Bookkeeping:
     _exec: Any
     _failing: set[str] | None
+    _flags: dict[tuple[int, str], str | None]
 
     # ---- checkpoints ----
     def checkpoint(self, name: str) -> str | None:
@@ -67,15 +68,22 @@ class Bookkeeping:
 
     # ---- ticket flags ----
     def flag(self, ticket_id: int, name: str) -> str | None:
-        row = TicketFlag.get_or_none((TicketFlag.ticket_id == ticket_id) & (TicketFlag.name == name))
-        return row.value if row else None
+        """Asked once per reply in a catch-up (is the ticket outside the group?), so
+        answered from the per-cycle cache after the first look."""
+        key = (ticket_id, name)
+        if key not in self._flags:
+            row = self._exec("SELECT value FROM ticket_flag WHERE ticket_id = ? AND name = ?", key).fetchone()
+            self._flags[key] = row[0] if row else None
+        return self._flags[key]
 
     def set_flag(self, ticket_id: int, name: str, value: str) -> None:
         TicketFlag.insert(ticket_id=ticket_id, name=name, value=value, created_at=utcnow()).on_conflict(
             conflict_target=[TicketFlag.ticket_id, TicketFlag.name], update={TicketFlag.value: value}).execute()
+        self._flags[(ticket_id, name)] = value
 
     def clear_flag(self, ticket_id: int, name: str) -> None:
         TicketFlag.delete().where((TicketFlag.ticket_id == ticket_id) & (TicketFlag.name == name)).execute()
+        self._flags[(ticket_id, name)] = None
 
     def count_flags(self, name: str) -> int:
         return TicketFlag.select().where(TicketFlag.name == name).count()

@@ -48,7 +48,7 @@ def _private_sqlite_file(path: str) -> None:
     import os
 
     from zsc.errors import os_reason, path_error, process_user
-    from zsc.locks import create_private, make_parent_directory
+    from zsc.private_files import create_private, make_parent_directory
 
     make_parent_directory(path)
     try:
@@ -65,13 +65,13 @@ def warn_if_readable(path: str) -> None:
     import shlex
     import stat
 
-    from loguru import logger
-
     try:
         mode = stat.S_IMODE(os.stat(path).st_mode)
     except OSError:
         return
     if mode & 0o077 and path not in _warned_modes:
+        from loguru import logger  # only now: `zsc status` opens the store without loading logging
+
         _warned_modes.add(path)
         files = [f for f in (path, f"{path}-wal", f"{path}-shm") if os.path.exists(f)]
         logger.warning("the SQLite database {} is open to other users (mode {:04o}) and holds customer messages; "

@@ -24,10 +24,10 @@ pending effect up on the far side before writing, exactly as after a crash
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any, Callable
 
-from zsc.adapters.records import Message, Ticket, permalink, ts_for, ts_time, zendesk_time
+from zsc.adapters.records import Message, Ticket, epoch_seconds, permalink, ts_for, ts_time, zendesk_time
 from zsc.errors import ApiError, AuthError, RateLimited
 from zsc.store import Issue, utcnow
 from zsc.sync import email, keys, reaction_mode
@@ -159,7 +159,7 @@ def scan(ctx: SyncContext, days: int, progress: Progress = _no_progress, daemon_
     now = utcnow()
     found = Scan(since=now - timedelta(days=days))
     if daemon_may_run and ctx.store.active_leader() is not None:  # a daemon polls: what it has not reached yet is not missing
-        found.slack_cut = _epoch(now) - ctx.config.sync.slack_interval
+        found.slack_cut = epoch_seconds(now) - ctx.config.sync.slack_interval
         found.zendesk_cut = now - timedelta(seconds=ctx.config.sync.zendesk_interval)
     for channel in ctx.config.channel_list:  # each channel in turn, as the sync handles it
         with ctx.in_channel(channel.id):
@@ -175,7 +175,7 @@ def scan(ctx: SyncContext, days: int, progress: Progress = _no_progress, daemon_
 
 def _scan_slack(ctx: SyncContext, found: Scan, issues: list[Issue], progress: Progress) -> None:
     channel, store = ctx.channel, ctx.store
-    oldest = ts_for(_epoch(found.since))
+    oldest = ts_for(epoch_seconds(found.since))
     progress("Reading Slack", 0, 1)
     parents = ctx.slack.history(channel, oldest=oldest)
     progress("Reading Slack", 1, 1)
@@ -265,7 +265,7 @@ def _scan_email(ctx: SyncContext, found: Scan, progress: Progress) -> None:
     """Email tickets of the group created in the window that no issue maps, by the
     email intake's own rules (not closed, sender not denied). Read from the incremental
     export, which lags a minute: newer tickets show next time."""
-    cursor, start = None, int(_epoch(found.since))
+    cursor, start = None, int(epoch_seconds(found.since))
     for page in range(1, EXPORT_PAGES_MAX + 1):
         progress("Reading Zendesk export", page - 1, page)
         tickets, cursor, end = ctx.zendesk.export_page(cursor=cursor, start_time=None if cursor else start)
@@ -334,9 +334,9 @@ def _cover_from(ctx: SyncContext, since: datetime) -> None:
     window's start if it is later -- what `sync-once --since` does; everything already
     mirrored is recognised by id."""
     start = ctx.store.checkpoint(keys.EXPORT_START)
-    if start is None or int(start) > int(_epoch(since)):
+    if start is None or int(start) > int(epoch_seconds(since)):
         with ctx.store.atomic():
-            ctx.store.set_checkpoint(keys.EXPORT_START, str(int(_epoch(since))))
+            ctx.store.set_checkpoint(keys.EXPORT_START, str(int(epoch_seconds(since))))
 
 
 def _open_issue(ctx: SyncContext, message: Message) -> None:
@@ -404,9 +404,6 @@ def _drop_unused(ctx: SyncContext, keys: list[str]) -> None:
 def _link(ctx: SyncContext, ts: str, thread_ts: str | None = None) -> str:
     return permalink(ctx.config.slack.workspace_uri or "https://slack.com/", ctx.channel, ts, thread_ts)
 
-
-def _epoch(naive_utc: datetime) -> float:
-    return naive_utc.replace(tzinfo=timezone.utc).timestamp()
 
 
 def _iso(moment: datetime) -> str:

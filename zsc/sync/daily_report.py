@@ -7,21 +7,20 @@ is due: asking rather than firing at a wall-clock time gives catch-up after down
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 from typing import NamedTuple
 
 from loguru import logger
 
-from zsc.adapters.records import ts_for
 from zsc.errors import NotFound
 from zsc.report import (Links, Report, Stopwatch, compute_report, due_time, late_note, local_today, render_report,
                         report_json)
+from zsc.report_times import as_utc
 from zsc.sync import keys
 from zsc.sync.context import SyncContext
-from zsc.sync.effects import once, ts_with_ref
+from zsc.sync.effects import top_post_once
 
 LATE_GRACE = timedelta(minutes=2)  # started this long after report time -> "late"
-FIND_SLACK = timedelta(minutes=2)  # clock skew when looking for a lost post
 
 
 class Posted(NamedTuple):
@@ -74,7 +73,9 @@ def post_report(ctx: SyncContext, day: date, late: bool = False, at: datetime | 
     ref = f"report:{key}"
     text = report_text(ctx, day, at, late)
     try:
-        ts = _post_once(ctx, channel, text, ref, lambda ts: ctx.store.record_report(key, ts, late))
+        ts = top_post_once(ctx, channel, text, ref, key=keys.post_key(ref), kind="report",
+                           payload={"ref": ref, "channel": channel},
+                           record=lambda ts: ctx.store.record_report(key, ts, late))
     except NotFound as exc:
         if channel == ctx.config.slack.channel or getattr(exc, "reason", None) is None:
             raise
@@ -92,14 +93,14 @@ def maybe_post_report(ctx: SyncContext, now_utc: datetime, up_since: datetime | 
     started; a report due before then is marked late (default: late if more than
     LATE_GRACE has passed since it was due). True if this call posted it."""
     report = ctx.config.report
-    now = _aware(now_utc)
+    now = as_utc(now_utc)
     day = local_today(report, now)
     if not report.enabled or day.weekday() not in report.days:
         return False
     due = due_time(report, day)
     if now < due:
         return False
-    late = _aware(up_since or now) - due > LATE_GRACE
+    late = as_utc(up_since or now) - due > LATE_GRACE
     posted = False
     for channel in own_report_channels(ctx.config):  # each is its own effect: one failing does not stop the others
         posted |= post_channel_report(ctx, channel, day, late, now)
@@ -116,24 +117,9 @@ def post_channel_report(ctx: SyncContext, channel: str, day: date, late: bool, a
         return False
     ref = f"report:{channel}:{key}"
     text = report_text(ctx, day, at, late, channel=channel)
-    ts = _post_once(ctx, channel, text, ref, lambda ts: ctx.store.record_channel_report(channel, key, ts))
+    ts = top_post_once(ctx, channel, text, ref, key=keys.post_key(ref), kind="report",
+                       payload={"ref": ref, "channel": channel},
+                       record=lambda ts: ctx.store.record_channel_report(channel, key, ts))
     logger.bind(channel=channel, ts=ts).info("daily report of {} for {} posted{}", channel, key,
                                              " (late)" if late else "")
     return True
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
-
-
-def _post_once(ctx: SyncContext, channel: str, text: str, ref: str, record) -> str:
-    """A top-level report post, once: a post whose answer was lost is found again in
-    the channel's history by its ref (there is no thread to search)."""
-    def do() -> str:
-        return ctx.slack.post(channel, text, ref=ref)
-
-    def find(intent) -> str | None:
-        oldest = (intent.created_at - FIND_SLACK).replace(tzinfo=timezone.utc).timestamp()
-        return ts_with_ref(ctx.slack.history(channel, oldest=ts_for(oldest)), ref)
-
-    return once(ctx, keys.post_key(ref), "report", None, {"ref": ref, "channel": channel}, do, find, record)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from zsc.adapters.records import Message
+from zsc.adapters.records import Message, epoch_seconds, ts_for
 from zsc.errors import Ambiguous, ApiError, NotFound
 from zsc.store import TO_SLACK, TO_ZENDESK, Issue
 from zsc.sync import keys
@@ -91,6 +91,25 @@ def create_ticket_once(ctx: SyncContext, key: str, kind: str, issue: Issue | Non
         return with_first_comment(tickets[0].id, None) if tickets else None
 
     return once(ctx, key, kind, issue, {"external_id": external_id}, lambda: with_first_comment(*create()), find, record)
+
+
+def top_post_once(ctx: SyncContext, channel: str, text: str, ref: str, *, key: str, kind: str,
+                  payload: dict[str, Any], record: Callable[[str], None]) -> str:
+    """A top-level post, once. There is no thread to search, so a post whose answer was
+    lost is found again by its ref in the channel's history since shortly before the
+    intent (LOOK_BACK: the two clocks may differ)."""
+
+    def do() -> str:
+        return ctx.slack.post(channel, text, ref=ref)
+
+    def find(intent) -> str | None:
+        oldest = epoch_seconds(intent.created_at) - LOOK_BACK
+        return ts_with_ref(ctx.slack.history(channel, oldest=ts_for(oldest)), ref)
+
+    return once(ctx, key, kind, None, payload, do, find, record)
+
+
+LOOK_BACK = 120.0  # seconds before an intent to search Slack's history from (clock skew)
 
 
 def ts_with_ref(messages: list[Message], ref: str) -> str | None:

@@ -37,17 +37,16 @@ from datetime import datetime, timezone
 from typing import Any
 
 from zsc import format as fmt
-from zsc.adapters.records import Comment, Ticket, permalink, ts_for, zendesk_time
+from zsc.adapters.records import Comment, Ticket, permalink, zendesk_time
 from zsc.errors import Rejected
 from zsc.store import EMAIL_DENIED, EMAIL_THREAD, TO_SLACK, Issue, utcnow
 from zsc.sync import files, keys, notices, people
 from zsc.sync.context import ZENDESK_TO_SLACK, SyncContext
-from zsc.sync.effects import once, ts_with_ref
+from zsc.sync.effects import once, top_post_once, ts_with_ref
 from zsc.sync.followup import is_closed_rejection
 from zsc.sync.slack_to_zendesk import add_permalink_note
 
 BODY_LIMIT = 1000  # characters of the email shown in Slack; the rest stays in the ticket
-FIND_MARGIN = 120.0  # seconds before an intent to search Slack from (clock skew)
 NOT_NEW = ("closed", "deleted")  # nothing left to do in Slack, and a closed ticket refuses the set-up writes
 
 
@@ -157,12 +156,25 @@ def open_email_issue(ctx: SyncContext, ticket: Ticket, name: str, address: str |
     first = comments[0] if comments else None  # the email itself
     issue = post_thread(ctx, ticket, first, top_ts, name, address)
     files.mirror_email_files(ctx, issue, first)  # its attachments, under its text
-    add_permalink_note(ctx, issue, permalink(ctx.workspace_uri, channel, top_ts))
-    notices.after_new_issue(ctx, issue)
+    finish_setup(ctx, issue)
     ctx.result.mirrored_one(ZENDESK_TO_SLACK)
     ctx.result.did(f"Zendesk #{ticket.id} (email from {address or name}) -> Slack {channel}/{top_ts}",
                    channel=channel, thread_ts=top_ts, ticket_id=ticket.id)
     return issue
+
+
+def finish_setup(ctx: SyncContext, issue: Issue) -> None:
+    """Step 4, the tail every new issue gets: the Slack-link note and the new-issue notices."""
+    add_permalink_note(ctx, issue, permalink(ctx.workspace_uri, issue.channel, issue.thread_ts))
+    notices.after_new_issue(ctx, issue)
+
+
+def setup_unfinished(ctx: SyncContext, issue: Issue) -> bool:
+    """The thread is mapped but the Slack-link note's write got no answer (and none was
+    found in the ticket's audits since). The export no longer offers a mapped ticket to
+    the set-up, and zsc's own top post is not new to the Slack poll after its first
+    read: so the Slack poll, which reads the top post every time, finishes the tail."""
+    return issue.origin == "email" and ctx.store.intent(keys.permalink_ref(issue.ticket_id)) is not None
 
 
 def post_top(ctx: SyncContext, ticket: Ticket, name: str, address: str | None) -> str:
@@ -175,17 +187,8 @@ def post_top(ctx: SyncContext, ticket: Ticket, name: str, address: str | None) -
     subject = _one_line(ticket.subject, fmt.SUBJECT_LIMIT) or "(no subject)"
     text = f"📧 New email request from {_one_line(name, 100)} ({_one_line(domain, 100)}): {subject}"
 
-    def do() -> str:
-        return ctx.slack.post(channel, text, ref=ref)
-
-    def find(intent) -> str | None:
-        since = _epoch(intent.created_at) - FIND_MARGIN
-        return ts_with_ref(ctx.slack.history(channel, oldest=ts_for(since)), ref)
-
-    def record(ts: str) -> None:
-        ctx.store.set_flag(ticket.id, EMAIL_THREAD, ts)
-
-    return once(ctx, ref, "email", None, {"ref": ref, "ticket_id": ticket.id}, do, find, record)
+    return top_post_once(ctx, channel, text, ref, key=ref, kind="email", payload={"ref": ref, "ticket_id": ticket.id},
+                         record=lambda ts: ctx.store.set_flag(ticket.id, EMAIL_THREAD, ts))
 
 
 def post_thread(ctx: SyncContext, ticket: Ticket, first: Comment | None, top_ts: str, name: str,
@@ -226,7 +229,3 @@ def post_thread(ctx: SyncContext, ticket: Ticket, first: Comment | None, top_ts:
 def _one_line(text: str, limit: int) -> str:
     """Outside text for a one-line spot: whitespace collapsed, cut, unable to ping."""
     return fmt.zendesk_to_slack(fmt.truncate(" ".join((text or "").split()), limit))
-
-
-def _epoch(naive_utc: datetime) -> float:
-    return naive_utc.replace(tzinfo=timezone.utc).timestamp()

@@ -337,6 +337,8 @@ def handle_parent(ctx: SyncContext, message, is_new: bool) -> None:
         s2z.open_issue(ctx, message)  # resume a set-up interrupted by a crash (the message may be old)
     elif is_new:
         s2z.open_issue(ctx, message)  # resume a set-up interrupted by a crash
+    elif email.setup_unfinished(ctx, issue):
+        email.finish_setup(ctx, issue)  # an emailed ticket's set-up cut short after its thread was mapped
     if not (issue.is_open or is_new or _recently_closed(issue)):
         return
     edits.note_parent(ctx, issue, message)  # edited or deleted (a tombstone) since it was mirrored
