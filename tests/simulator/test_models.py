@@ -4,7 +4,8 @@ import pytest
 from freezegun import freeze_time
 
 from zsc.simulator.slack_model import SlackError, SlackWorkspace
-from zsc.simulator.zendesk_model import ApiError, Desk
+from zsc.simulator.zendesk_model import Desk
+from zsc.simulator.zendesk_records import ApiError
 
 
 def test_slack_workspace_posts_pages_history_and_replies():

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from zsc.simulator.base import Request, Response, now, route
-from zsc.simulator.zendesk_model import ApiError, decode_cursor, encode_cursor, invalid_value
+from zsc.simulator.zendesk_records import ApiError, decode_cursor, encode_cursor, invalid_value
 
 LIST_PAGE_MAX = 100
 IDEMPOTENCY_TTL = 2 * 3600
