@@ -1,4 +1,5 @@
 import os
+import signal
 
 import pytest
 
@@ -24,4 +25,14 @@ def world(sim, tmp_path, monkeypatch):
     monkeypatch.setenv("STATE_DIRECTORY", str(tmp_path / "state"))  # never the real token file
     runtime.reset()
     yield World(sim, tmp_path)
+    runtime.reset()
+
+
+@pytest.fixture
+def keep_signals():
+    """`zsc run` installs its SIGTERM/SIGINT/SIGHUP handlers in the test process."""
+    saved = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)}
+    yield
+    for s, handler in saved.items():
+        signal.signal(s, handler)
     runtime.reset()

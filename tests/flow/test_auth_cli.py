@@ -9,7 +9,6 @@ import os
 import re
 import stat
 import subprocess
-import signal
 import sys
 import threading
 import time
@@ -341,15 +340,6 @@ def test_missing_file_scopes_say_which_to_add_and_where(world):
     fix = result.output.splitlines()[result.output.splitlines().index(row) + 1]
     assert "fix: add files:write at api.slack.com/apps" in fix and "OAuth & Permissions" in fix and "reinstall" in fix
 
-
-@pytest.fixture
-def keep_signals():
-    """`zsc run` installs its SIGTERM/SIGINT/SIGHUP handlers in the test process."""
-    saved = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)}
-    yield
-    for s, handler in saved.items():
-        signal.signal(s, handler)
-    runtime.reset()
 
 
 def test_run_starts_without_a_file_scope_and_says_so_once(world, keep_signals):

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import os
-import signal
 import threading
 from pathlib import Path
 
@@ -86,15 +85,6 @@ def no_backoff(monkeypatch):
     """The API gate backs off 0.5+1+2 s before giving up on a dead API: skip the waits."""
     monkeypatch.setattr(runtime, "sleep", lambda seconds: runtime.check())
 
-
-@pytest.fixture
-def keep_signals():
-    """`zsc run` installs its SIGTERM/SIGINT/SIGHUP handlers in the test process."""
-    saved = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)}
-    yield
-    for s, handler in saved.items():
-        signal.signal(s, handler)
-    runtime.reset()
 
 
 def stop_after(seconds: float) -> threading.Timer:
