@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.flow.test_error_messages import keep_signals, one_line_error, set_config, stop_after, zsc  # noqa: F401
+from tests.flow.test_error_messages import one_line_error, set_config, stop_after, zsc  # noqa: F401
 
 
 def _slack_at(world, url: str) -> None:
