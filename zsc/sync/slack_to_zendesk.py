@@ -217,7 +217,8 @@ def mirror_reply(ctx: SyncContext, issue: Issue, reply: Message) -> None:
 
     def attach(key: str, text: str) -> tuple[str, list[str]]:
         attached = files.attach_slack_files(ctx, key, reply.files, text)
-        uploaded[:] = [files.kept_uploads(ctx, key) or {}]
+        if reply.files:  # (most replies have none: no need to read the intent back)
+            uploaded[:] = [files.kept_uploads(ctx, key) or {}]
         return attached
 
     try:
