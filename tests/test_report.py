@@ -156,10 +156,10 @@ def test_zero_issues_is_a_short_report(store):
     assert (r.opened, r.closed, r.open, r.trend) == (0, (), (), (0,) * 7)
     assert text.splitlines() == [
         "*Support report for Mon 4 Mar 2024*",
-        "Since Fri 1 Mar 00:00 (UTC): 0 opened, 0 closed. 0 open.",
+        "Fri 1 Mar – Sun 3 Mar (UTC): 0 opened, 0 closed. 0 open.",
         "Opened per day, Mon 26 Feb – Sun 3 Mar: `▁▁▁▁▁▁▁` (max 0)",
-        "Time to first response (wall-clock time): since Fri 1 Mar none; last 7 days none",
-        "Time to resolution (wall-clock time): since Fri 1 Mar none; last 7 days none",
+        "Time to first response (wall-clock time): Fri 1 Mar – Sun 3 Mar none; last 7 days none",
+        "Time to resolution (wall-clock time): Fri 1 Mar – Sun 3 Mar none; last 7 days none",
         "",
         "No open issues.",
     ]
@@ -216,7 +216,7 @@ def test_render_lists_open_and_closed_with_links_and_ages(store):
     text = render_report(compute_report(store, date(2024, 3, 4), cfg), LINKS, note="(late: zsc was not running at 09:00)")
 
     assert text.splitlines()[0] == "*Support report for Mon 4 Mar 2024* _(late: zsc was not running at 09:00)_"
-    assert "Since Fri 1 Mar 00:00 (UTC): 2 opened, 1 closed. 1 open." in text
+    assert "Fri 1 Mar – Sun 3 Mar (UTC): 2 opened, 1 closed. 1 open." in text
     open_line = text.split("*Open (1)*\n")[1].splitlines()[0]
     assert open_line.startswith("• Printer on fire · <https://acme.slack.com/archives/CSUPPORT/p1700000000")
     assert open_line.endswith("|thread> · <https://acme.zendesk.com/agent/tickets/12|#12> · open 3d 4h"
@@ -310,7 +310,7 @@ def test_office_hours_are_named_and_waiting_is_marked(store):
 
     assert r.first_response.median == 1800 and r.resolution.median == 5400
     assert [i.waiting for i in r.open] == [24 * 3600 / 2]  # asked Sunday 09:00, report Monday 09:00
-    assert "Time to first response (office hours): since Fri 1 Mar median 30m, 90% within 30m (1)" in text
-    assert "Time to resolution (office hours): since Fri 1 Mar median 1h 30m" in text
+    assert "Time to first response (office hours): Fri 1 Mar – Sun 3 Mar median 30m, 90% within 30m (1)" in text
+    assert "Time to resolution (office hours): Fri 1 Mar – Sun 3 Mar median 1h 30m" in text
     assert "still waiting" in text and "*no first response* for 12h of office hours" in text
     assert waiting.first_response_at is None

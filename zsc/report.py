@@ -223,7 +223,7 @@ def render_report(report: Report, links: Links, note: str = "") -> str:
     start, end = report.period_start, report.period_end
     lines = [
         f"{head} _{note}_" if note else head,
-        f"Since {_day(start.date())} 00:00 ({report.timezone.key}): "
+        f"{period(report)} ({report.timezone.key}): "
         f"{report.opened} opened, {report.closed_count} closed. {len(report.open)} open.",
         f"Opened per day, {_day(report.trend_start)} – {_day(end.date() - timedelta(days=1))}: "
         f"`{sparkline(report.trend)}` (max {max(report.trend, default=0)})",
@@ -243,6 +243,13 @@ def render_report(report: Report, links: Links, note: str = "") -> str:
     return "\n".join(lines)
 
 
+def period(report: Report) -> str:
+    """The whole days the report counts: from the previous report day up to the day
+    before the report's ("Fri 1 Mar – Sun 3 Mar"; one day: "Fri 1 Mar")."""
+    first, last = report.period_start.date(), report.period_end.date() - timedelta(days=1)
+    return _day(first) if last <= first else f"{_day(first)} – {_day(last)}"
+
+
 def response_lines(report: Report) -> list[str]:
     """Median and 90th percentile of the time to a first answer and to a close, for the
     period and the last TREND_DAYS days."""
@@ -254,9 +261,9 @@ def response_lines(report: Report) -> list[str]:
         return f"median {span(times.median, exact=True)}, 90% within {span(times.p90, exact=True)} ({times.count})"
 
     return [
-        f"Time to first response ({clock}): since {_day(report.period_start.date())} "
+        f"Time to first response ({clock}): {period(report)} "
         f"{figures(report.first_response)}; last {TREND_DAYS} days {figures(report.week_first_response)}",
-        f"Time to resolution ({clock}): since {_day(report.period_start.date())} "
+        f"Time to resolution ({clock}): {period(report)} "
         f"{figures(report.resolution)}; last {TREND_DAYS} days {figures(report.week_resolution)}",
     ]
 

@@ -66,7 +66,7 @@ def test_dry_run_prints_the_report_and_posts_nothing(world):
 
     assert result.exit_code == 0, result.output
     assert result.stdout.startswith("*Support report for Mon 4 Mar 2024*\n")
-    assert "Since Fri 1 Mar 00:00 (UTC): 0 opened, 0 closed. 1 open." in result.stdout
+    assert "Fri 1 Mar – Sun 3 Mar (UTC): 0 opened, 0 closed. 1 open." in result.stdout
     assert f"• The printer is on fire · <https://sim.slack.com/archives/{CHANNEL}/p" in result.stdout
     assert f"/agent/tickets/{ticket['id']}|#{ticket['id']}> · open 0m" in result.stdout
     assert world.sim.slack.calls["chat.postMessage"] == posts
@@ -111,7 +111,7 @@ def test_date_reports_a_past_day_as_it_stood_then(world, ctx):
     assert preview.exit_code == 0, preview.output
     lines = preview.stdout.splitlines()
     assert lines[:2] == ["*Support report for Fri 1 Mar 2024*",
-                         "Since Thu 29 Feb 00:00 (UTC): 1 opened, 0 closed. 1 open."]
+                         "Thu 29 Feb (UTC): 1 opened, 0 closed. 1 open."]
     assert "• VPN down · " in preview.stdout and "#5> · open 1d 0h" in preview.stdout  # as of Fri 09:00
     assert posted.exit_code == 0 and posted.stdout.startswith("posted the report for 2024-03-01")
     assert [day for day, _, _ in report_runs(world)] == ["2024-03-01"]

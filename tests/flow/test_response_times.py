@@ -97,8 +97,8 @@ def test_report_shows_response_times_and_json_prints_them(world):
     [waiting] = data["open"]
     waited = datetime(2024, 3, 4, 9) - datetime(2024, 3, 1, 12, 0, 5)
     assert waiting["waiting_for_first_response_seconds"] == waited.total_seconds()
-    assert "Time to first response (wall-clock time): since Fri 1 Mar median 30m, 90% within 30m (1)" in text
-    assert "Time to resolution (wall-clock time): since Fri 1 Mar median 2h 1m, 90% within 2h 1m (1)" in text
+    assert "Time to first response (wall-clock time): Fri 1 Mar – Sun 3 Mar median 30m, 90% within 30m (1)" in text
+    assert "Time to resolution (wall-clock time): Fri 1 Mar – Sun 3 Mar median 2h 1m, 90% within 2h 1m (1)" in text
     assert "*no first response* for 2d 20h" in text
     assert not [m for m in world.sim.slack.messages("CSUPPORT") if "Support report" in m.get("text", "")]
 
