@@ -220,7 +220,7 @@ def late_note(report_config) -> str:
 def render_report(report: Report, links: Links, note: str = "") -> str:
     """Slack mrkdwn. Subjects are untrusted text: escaped so they cannot ping anyone."""
     head = f"*Support report for {_day(report.day)} {report.day.year}*"
-    start, end = report.period_start, report.period_end
+    end = report.period_end
     lines = [
         f"{head} _{note}_" if note else head,
         f"{period(report)} ({report.timezone.key}): "

@@ -289,3 +289,27 @@ def test_a_slack_link_note_that_failed_after_the_thread_was_mapped_is_written_la
     clock.tick(61)
     sync_ok(world)
     assert world.writes() == before
+
+
+def test_a_set_up_stopped_by_a_rate_limit_after_the_thread_was_mapped_is_finished(world, clock):
+    """Zendesk answers the Slack-link note with a 429 and a long Retry-After: refused for
+    sure (no intent left to find), and the poll ends there -- after the thread was mapped.
+    The set-up's owed tail (ticket flag) brings the Slack poll back to it."""
+    sync_ok(world)
+    ticket_id = email(world)
+    clock.tick(61)
+    world.sim.slack.inject("chat.postMessage", "drop", times=1)  # the top post is made, its answer lost
+    assert world.sync().exit_code == 1
+    world.sim.zendesk.inject("tickets.update", "429", times=1, after=1, retry_after=30)  # the note, after external_id
+    world.sync()
+    assert st.Issue.select().count() == 1 and stm.Intent.select().count() == 0
+    assert not [c for c in world.comments(ticket_id) if not c["public"]]  # no note yet
+    clock.tick(61)
+    sync_ok(world)
+    notes = [c for c in world.comments(ticket_id) if not c["public"]]
+    assert len(notes) == 1 and "Slack thread: " in notes[0]["body"]
+    assert not stm.TicketFlag.select().where(stm.TicketFlag.ticket_id == ticket_id).count()  # nothing owed
+    before = world.writes()
+    clock.tick(61)
+    sync_ok(world)
+    assert world.writes() == before

@@ -14,6 +14,7 @@ from freezegun import freeze_time
 
 from tests.flow.world import CHANNEL
 from zsc.store import EMAIL_FILES
+from zsc.sync import keys
 from zsc.store import models as stm
 
 START = "2026-11-24 10:00:00"
@@ -252,3 +253,28 @@ def test_a_reaction_mode_ticket_carries_the_files_of_its_message_and_earlier_rep
     assert sorted(a["file_name"] for a in first["attachments"]) == ["cache.png", "log.pdf"]
     assert world.sim.zendesk.calls["uploads.create"] == 2
     assert sum(len(c["attachments"]) for c in world.comments(ticket["id"])) == 2
+
+
+def test_an_emails_attachment_that_keeps_failing_is_parked_alone(world, clock):
+    """The attachment's download keeps failing: the set-up goes on without it (the
+    Slack-link note, the agents' answers reach the thread) and, after the usual
+    attempts, the files alone are parked -- the ticket is not."""
+    sync_ok(world)
+    ticket_id = email_with_files(world, [("screen.png", PNG, "image/png")])
+    clock.tick(61)
+    world.sim.zendesk.inject("attachments.content", "malformed", times=1000)  # bytes of the wrong size, for good
+    assert world.sync().exit_code == 1  # the files failed; the rest of the set-up went through
+    ts = the_thread(world)
+    assert [c for c in world.comments(ticket_id) if not c["public"] and "Slack thread: " in c["body"]]
+    world.sim.zendesk.agent_comment(ticket_id, world.other_agent, "Looking into it")
+    for _ in range(5):  # retried each poll until parked ([sync] park_after_attempts, park_after_minutes)
+        clock.tick(4 * 60)
+        world.sync()
+    assert any("Looking into it" in t for t in world.bot_texts(ts))
+    assert stm.FailingItem.get(stm.FailingItem.key == keys.email_files_item(ticket_id)).parked_at is not None
+    assert not stm.FailingItem.select().where(stm.FailingItem.key == keys.ticket_item(ticket_id)).count()
+    assert thread_files(world, ts) == []
+    calls = world.sim.zendesk.calls["attachments.content"]
+    clock.tick(61)
+    sync_ok(world)  # parked: not tried again until `check-missing --fix`
+    assert world.sim.zendesk.calls["attachments.content"] == calls

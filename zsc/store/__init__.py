@@ -25,13 +25,14 @@ from zsc.store.mirrored import MirroredQueries, _Recorded
 from zsc.store.schema import SCHEMA_VERSION, open_database, schema_version, upgrade, warn_if_readable
 
 __all__ = ["Store", "StoreError", "open_store", "opened", "utcnow", "SCHEMA_VERSION", "LEADER", "EMAIL_DENIED",
-           "EMAIL_THREAD", "EMAIL_FILES", "TO_SLACK", "TO_ZENDESK", "OPEN_STATUSES", "DONE_STATUSES",
+           "EMAIL_THREAD", "EMAIL_FILES", "EMAIL_TAIL", "TO_SLACK", "TO_ZENDESK", "OPEN_STATUSES", "DONE_STATUSES",
            # record types (read their fields; change them only through Store methods)
            "Issue", "Intent", "CommandRun", "ReportRun", "SlackUser", "ZendeskUser", "FailingItem"]
 
 EMAIL_DENIED = "email_denied"  # ticket flag: an emailed ticket zsc decided not to post (value: why)
 EMAIL_THREAD = "email_thread"  # ticket flag: the top-level Slack post of an email set-up still under way
 EMAIL_FILES = "email_files"  # ticket flag: the attachments of an emailed ticket's first email are still owed to its thread
+EMAIL_TAIL = "email_tail"  # ticket flag: an emailed ticket's set-up is mapped but its last steps are still owed
 
 
 class StoreError(Exception):
@@ -62,6 +63,7 @@ class Store(IssueQueries, MirroredQueries, Bookkeeping):
         self._failing: set[str] | None = None  # keys of failing (or parked) items, cached per cycle
         self._recorded: dict[int, _Recorded] = {}
         self._flags: dict[tuple[int, str], str | None] = {}  # (ticket id, flag name) -> value, per cycle
+        self._flagged: dict[str, set[int]] = {}  # flag name -> the tickets that have it, per cycle
         self.db = open_database(url)
         db_proxy.initialize(self.db)
         try:
@@ -102,6 +104,7 @@ class Store(IssueQueries, MirroredQueries, Bookkeeping):
         self._failing = None
         self._recorded.clear()
         self._flags.clear()
+        self._flagged.clear()
 
     def _exec(self, sql: str, params: tuple) -> Any:
         """Plain SQL for the few statements run once per mirrored item: building them
@@ -110,12 +113,17 @@ class Store(IssueQueries, MirroredQueries, Bookkeeping):
 
     @contextmanager
     def atomic(self) -> Iterator[None]:
-        """One transaction (a savepoint when nested)."""
+        """One transaction (a savepoint when nested). Rolled back, it takes the per-cycle
+        caches with it: they may hold what it wrote (an intent finished, a flag set)."""
         try:
             with self.db.atomic():
                 yield
-        except pw.PeeweeException as exc:
-            raise StoreError(_first_line(exc)) from exc
+        except BaseException as exc:
+            if not self.db.in_transaction():
+                self.reset_caches()
+            if isinstance(exc, pw.PeeweeException):
+                raise StoreError(_first_line(exc)) from exc
+            raise
 
     @contextmanager
     def rolled_back(self) -> Iterator[None]:

@@ -19,6 +19,7 @@ class Bookkeeping:
     _exec: Any
     _failing: set[str] | None
     _flags: dict[tuple[int, str], str | None]
+    _flagged: dict[str, set[int]]
 
     # ---- checkpoints ----
     def checkpoint(self, name: str) -> str | None:
@@ -76,14 +77,24 @@ class Bookkeeping:
             self._flags[key] = row[0] if row else None
         return self._flags[key]
 
+    def tickets_flagged(self, name: str) -> set[int]:
+        """The tickets that have flag `name` (one query a cycle: asked for every emailed
+        thread the Slack poll reads, while such flags are few)."""
+        if name not in self._flagged:
+            rows = self._exec("SELECT ticket_id FROM ticket_flag WHERE name = ?", (name,))
+            self._flagged[name] = {ticket_id for (ticket_id,) in rows}
+        return self._flagged[name]
+
     def set_flag(self, ticket_id: int, name: str, value: str) -> None:
         TicketFlag.insert(ticket_id=ticket_id, name=name, value=value, created_at=utcnow()).on_conflict(
             conflict_target=[TicketFlag.ticket_id, TicketFlag.name], update={TicketFlag.value: value}).execute()
         self._flags[(ticket_id, name)] = value
+        self._flagged.get(name, set()).add(ticket_id)
 
     def clear_flag(self, ticket_id: int, name: str) -> None:
         TicketFlag.delete().where((TicketFlag.ticket_id == ticket_id) & (TicketFlag.name == name)).execute()
         self._flags[(ticket_id, name)] = None
+        self._flagged.get(name, set()).discard(ticket_id)
 
     def count_flags(self, name: str) -> int:
         return TicketFlag.select().where(TicketFlag.name == name).count()

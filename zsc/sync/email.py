@@ -18,12 +18,12 @@ The set-up, each step once whatever crashes in between:
    (the export cursor does not pass a failed item, and a crash never saves
    it), and each step resumes from where it got;
 3b. the email's attachments, uploaded into the thread (zsc.sync.files, once per
-   attachment id). The same transaction as step 3 flags them as owed, so if this
-   is cut short the next read of the ticket (zendesk_to_slack) finishes it;
+   attachment id; one that keeps failing parks them alone, not the ticket);
 4. the tail every new issue gets: the Slack-link note and the new-issue notices.
-   If a crash cuts this short, the engine's Slack poll finishes it when it meets
-   the thread's top message (slack_to_zendesk.open_issue finds the confirmation
-   -- our thread reply, ref `confirm:<ticket>` -- done and does the rest).
+   The transaction of step 3 flags 3b and 4 as owed (ticket flags `email_files`,
+   `email_tail`): if anything cuts them short -- a crash, a lost answer, Slack's post
+   pace -- the engine's Slack poll, which reads the thread's top message every time,
+   finishes them (`setup_unfinished`, `finish_setup`).
 
 Senders can be filtered with [email] allow_domains / deny_domains / deny_addresses.
 A denied ticket is not posted: one log line (no body), and the ticket flag
@@ -39,8 +39,8 @@ from typing import Any
 from zsc import format as fmt
 from zsc.adapters.records import Comment, Ticket, permalink, zendesk_time
 from zsc.errors import Rejected
-from zsc.store import EMAIL_DENIED, EMAIL_THREAD, TO_SLACK, Issue, utcnow
-from zsc.sync import files, keys, notices, people
+from zsc.store import EMAIL_DENIED, EMAIL_FILES, EMAIL_TAIL, EMAIL_THREAD, TO_SLACK, Issue, utcnow
+from zsc.sync import files, keys, notices, parking, people
 from zsc.sync.context import ZENDESK_TO_SLACK, SyncContext
 from zsc.sync.effects import once, top_post_once, ts_with_ref
 from zsc.sync.followup import is_closed_rejection
@@ -155,26 +155,46 @@ def open_email_issue(ctx: SyncContext, ticket: Ticket, name: str, address: str |
     comments = ctx.zendesk.comments(ticket.id)
     first = comments[0] if comments else None  # the email itself
     issue = post_thread(ctx, ticket, first, top_ts, name, address)
-    files.mirror_email_files(ctx, issue, first)  # its attachments, under its text
-    finish_setup(ctx, issue)
+    finish_setup(ctx, issue, first, first_known=True)
     ctx.result.mirrored_one(ZENDESK_TO_SLACK)
     ctx.result.did(f"Zendesk #{ticket.id} (email from {address or name}) -> Slack {channel}/{top_ts}",
                    channel=channel, thread_ts=top_ts, ticket_id=ticket.id)
     return issue
 
 
-def finish_setup(ctx: SyncContext, issue: Issue) -> None:
-    """Step 4, the tail every new issue gets: the Slack-link note and the new-issue notices."""
+def finish_setup(ctx: SyncContext, issue: Issue, first: Comment | None = None, *, first_known: bool = False) -> None:
+    """Steps 3b and 4: the email's attachments (`first`, the ticket's first comment;
+    read here unless `first_known`) and the tail every new issue gets -- the Slack-link note
+    and the new-issue notices. Each part happens once; the set-up is finished when the
+    flag step 3 set is cleared."""
+    ticket_id = issue.ticket_id
+    item = keys.email_files_item(ticket_id)
+    if ctx.store.flag(ticket_id, EMAIL_FILES) is not None and not ctx.store.is_parked(item):
+        if not first_known:
+            comments = ctx.zendesk.comments(ticket_id)
+            first = comments[0] if comments else None
+        # An attachment that keeps failing parks the files alone: the rest of the set-up goes on.
+        parking.attempt(ctx, item, f"Zendesk #{ticket_id} email attachments",
+                        lambda: files.mirror_email_files(ctx, issue, first), ticket_id=ticket_id)
     add_permalink_note(ctx, issue, permalink(ctx.workspace_uri, issue.channel, issue.thread_ts))
     notices.after_new_issue(ctx, issue)
+    if ticket_id in ctx.store.tickets_flagged(EMAIL_TAIL):
+        ctx.store.clear_flag(ticket_id, EMAIL_TAIL)
 
 
 def setup_unfinished(ctx: SyncContext, issue: Issue) -> bool:
-    """The thread is mapped but the Slack-link note's write got no answer (and none was
-    found in the ticket's audits since). The export no longer offers a mapped ticket to
-    the set-up, and zsc's own top post is not new to the Slack poll after its first
-    read: so the Slack poll, which reads the top post every time, finishes the tail."""
-    return issue.origin == "email" and ctx.store.intent(keys.permalink_ref(issue.ticket_id)) is not None
+    """The thread is mapped but the set-up was cut short after that (a crash, a lost
+    answer, Slack's post pace). The export no longer offers a mapped ticket to the
+    set-up, and zsc's own top post is not new to the Slack poll after its first read:
+    so the Slack poll, which reads the top post every time, finishes it. (Also a
+    Slack-link note of unknown outcome on a set-up mapped before EMAIL_TAIL existed;
+    files parked are retried after `check-missing --fix`.)"""
+    if issue.origin != "email":
+        return False
+    return (issue.ticket_id in ctx.store.tickets_flagged(EMAIL_TAIL)
+            or (issue.ticket_id in ctx.store.tickets_flagged(EMAIL_FILES)
+                and not ctx.store.is_parked(keys.email_files_item(issue.ticket_id)))
+            or ctx.store.intent(keys.permalink_ref(issue.ticket_id)) is not None)
 
 
 def post_top(ctx: SyncContext, ticket: Ticket, name: str, address: str | None) -> str:
@@ -221,6 +241,7 @@ def post_thread(ctx: SyncContext, ticket: Ticket, first: Comment | None, top_ts:
                               comment_id=first.id if first else None, ref=ref)
         ctx.store.clear_flag(ticket.id, EMAIL_THREAD)
         files.owe_email_files(ctx, ticket.id, first)  # step 3b, finished even after a crash here
+        ctx.store.set_flag(ticket.id, EMAIL_TAIL, "owed")  # steps 3b and 4: cleared when they are done
 
     once(ctx, f"email:reply:{ticket.id}", "email_body", None, {"ref": ref, "ticket_id": ticket.id}, do, find, record)
     return ctx.store.issue_by_ticket(ticket.id)

@@ -335,10 +335,10 @@ def handle_parent(ctx: SyncContext, message, is_new: bool) -> None:
         issue = s2z.open_issue(ctx, message)
     elif reaction_mode.is_reaction_mode(ctx) and keys.confirm_ref(issue.ticket_id) not in ctx.store.recorded(issue).refs:
         s2z.open_issue(ctx, message)  # resume a set-up interrupted by a crash (the message may be old)
-    elif is_new:
-        s2z.open_issue(ctx, message)  # resume a set-up interrupted by a crash
     elif email.setup_unfinished(ctx, issue):
         email.finish_setup(ctx, issue)  # an emailed ticket's set-up cut short after its thread was mapped
+    elif is_new:
+        s2z.open_issue(ctx, message)  # resume a set-up interrupted by a crash
     if not (issue.is_open or is_new or _recently_closed(issue)):
         return
     edits.note_parent(ctx, issue, message)  # edited or deleted (a tombstone) since it was mirrored

@@ -139,6 +139,11 @@ def ticket_item(ticket_id: int) -> str:
     return f"zendesk:{ticket_id}"
 
 
+def email_files_item(ticket_id: int) -> str:
+    """The attachments of an emailed ticket's first email, as one item (parked as one)."""
+    return f"zendesk:{ticket_id}:email-files"
+
+
 def comment_item(ticket_id: int, comment_id: int) -> str:
     """One Zendesk comment."""
     return f"zendesk:{ticket_id}:{comment_id}"

@@ -41,8 +41,6 @@ def sync_ticket(ctx: SyncContext, issue: Issue, ticket: Ticket) -> None:
         ctx.store.mark_ticket_seen(issue, min(ticket.updated_at, settled_before(started)))
         return
     group_boundary.back_in(ctx, ticket)
-    if read and issue.origin == "email" and comments:
-        files.mirror_email_files(ctx, issue, comments[0])  # an emailed ticket's set-up cut short (email.py 3b)
     note_first_answer(ctx, issue, ticket, comments)
     mapped = ctx.store.mapped_comment_ids(issue)
     for comment in comments:
