@@ -181,3 +181,60 @@ def test_a_stop_during_a_pacing_wait_ends_the_poll_at_once(world, frozen):
         paced.close()
     assert comment_posts(world, CHANNEL, ts) == [f"try {n}" for n in range(BURST)]
     assert paced.slept == []  # the wait ended before any of it passed
+
+
+def test_a_paced_backlog_in_one_channel_does_not_hold_up_another_channels_ticket(world, frozen):
+    """The Zendesk poll handles tickets oldest change first: the support backlog spends
+    this poll's share of waiting, and the platform ticket changed after it still goes
+    out in the same poll (its channel has its own pace)."""
+    world.sim.slack.add_channel(PLATFORM, "platform")
+    platform_group = world.sim.zendesk.add_group("Platform", agent_ids=[world.agent_id, world.other_agent])
+    paced_world(world, frozen, channels=f'[[channels]]\nid = "{PLATFORM}"\ngroup_id = {platform_group}\n')
+    support_ts, support = open_thread(world, frozen, "Printer jammed")
+    platform_ts, platform = open_thread(world, frozen, "Node down", channel=PLATFORM)
+    for n in range(30):
+        world.sim.zendesk.agent_comment(support, world.other_agent, f"support {n}")
+    frozen.tick(1)
+    world.sim.zendesk.agent_comment(platform, world.other_agent, "platform is back")
+    world.sim.slack.set_post_limit(per_second=1, burst=4)
+    frozen.tick(10)
+    paced = Paced(world, frozen)
+    try:
+        first = paced.engine.poll("zendesk")
+        assert first.paced and first.ok
+        assert comment_posts(world, PLATFORM, platform_ts) == ["platform is back"]  # in the same poll
+        assert 0 < len(comment_posts(world, CHANNEL, support_ts)) < 30
+        paced.poll_until_done()
+    finally:
+        paced.close()
+    assert comment_posts(world, CHANNEL, support_ts) == [f"support {n}" for n in range(30)]
+    assert comment_posts(world, PLATFORM, platform_ts) == ["platform is back"]
+    assert world.sim.slack.post_limited == {}
+
+
+def test_a_channel_whose_slack_poll_stopped_at_the_pace_is_polled_again_at_once(world, frozen):
+    """Twenty questions at once: twenty confirmations, more than one poll's share. The
+    next poll of that channel goes on with the rest even though its interval has not
+    passed (the daemon runs it a second later)."""
+    world.post_interval = 1.0
+    world.write_config(slack_interval=120)
+    world.sync()
+    for n in range(20):
+        frozen.tick(0.01)
+        world.sim.slack.post(CHANNEL, "UANN", f"question {n}")
+    world.sim.slack.set_post_limit(per_second=1, burst=4)
+    frozen.tick(1)
+    paced = Paced(world, frozen)
+    try:
+        results = [paced.engine.poll("slack")]
+        assert results[0].paced
+        while results[-1].paced and len(results) < 5:
+            frozen.tick(1)  # far less than the channel's 120 s interval
+            results.append(paced.engine.poll("slack"))
+    finally:
+        paced.close()
+    assert not results[-1].paced and len(results) > 1
+    confirmations = [m for m in world.sim.slack.messages(CHANNEL) for r in world.sim.slack.thread(CHANNEL, m["ts"])
+                     if r.get("bot_id") and "is open for this request" in r["text"]]
+    assert len(confirmations) == 20 and len(world.tickets()) == 20
+    assert world.sim.slack.post_limited == {}

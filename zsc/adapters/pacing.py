@@ -34,6 +34,7 @@ class PostsPaced(RateLimited):
 
     def __init__(self, api: str, channel: str, retry_after: float, budget: float) -> None:
         super().__init__(api, retry_after)
+        self.channel = channel
         self.args = (f"{api}: posts to channel {channel} are paced (Slack takes about one a second); this poll "
                      f"has waited its {budget:g}s for them, the rest follows in the next poll",)
 

@@ -104,6 +104,11 @@ class SyncContext:
     reactions_off: bool = False  # status reactions refused for a missing scope: said once, then skipped
     only_channels: set[str] | None = None  # several instances share the channels: this one polls these
     last_polled: dict[str, float] = field(default_factory=dict)  # channel -> when its Slack poll last ran (monotonic)
+    # Channels whose posts stopped at Slack's post pace: in this poll (their other tickets
+    # wait for the next, the other channels go on), and in their last Slack poll (due again
+    # at once, not a whole interval later).
+    paced_now: set[str] = field(default_factory=set)
+    paced_channels: set[str] = field(default_factory=set)
 
     @property
     def channel(self) -> str:

@@ -198,6 +198,7 @@ def run_source(ctx: SyncContext, source: Source, fn: Callable[[SyncContext], Non
     ctx.result = CycleResult()
     ctx.store.reset_caches()
     ctx.memo.clear()
+    ctx.paced_now.clear()
     ctx.slack.begin_poll()  # a new budget of waiting for Slack's post pace
     try:
         fn(ctx)
@@ -379,14 +380,21 @@ def poll_zendesk(ctx: SyncContext) -> None:
         for issue in watched:
             if issue.ticket_id not in tickets and issue.is_open:
                 tickets[issue.ticket_id] = vanished(ctx, issue.ticket_id)
-    failed = False
+    failed, paced = False, None
     for ticket in sorted(tickets.values(), key=lambda t: t.updated_at):
         runtime.check()
-        failed |= not handle_ticket(ctx, ticket)
+        try:
+            failed |= not handle_ticket(ctx, ticket)
+        except PostsPaced as exc:
+            # Its channel had its share of posts this poll: the other channels' tickets go on.
+            failed, paced = True, exc
+            ctx.paced_now.add(exc.channel)
     if cursor and not failed and not ctx.dry_run:
         with ctx.store.atomic():
             ctx.store.set_checkpoint(keys.EXPORT_CURSOR, cursor)
     notices.retry_oncall_notices(ctx)  # on-call lines owed after a PagerDuty blip
+    if paced is not None:
+        raise paced
 
 
 def vanished(ctx: SyncContext, ticket_id: int) -> Ticket:
@@ -440,9 +448,12 @@ def _export_calls(ctx: SyncContext) -> list[float]:
 def handle_ticket(ctx: SyncContext, ticket: Ticket) -> bool:
     """A mapped ticket is mirrored; an unmapped one is offered to the email intake."""
     issue = ctx.store.issue_by_ticket(ticket.id)
+    channel = ticket_channel(ctx, issue, ticket)
+    if channel in ctx.paced_now:
+        return False  # its channel's posts wait for the next poll: no read now that could not be posted
 
     def handle() -> None:
-        with ctx.in_channel(ticket_channel(ctx, issue, ticket)):
+        with ctx.in_channel(channel):
             if issue is None:
                 email.on_unmapped_ticket(ctx, ticket)
             elif z2s.needs_sync(issue, ticket):
@@ -471,11 +482,13 @@ def poll_slack_channels(ctx: SyncContext, all_due: bool = False) -> None:
     intervals = channel_intervals(ctx.config)
     order = busiest_first(ctx, [c.id for c in ctx.config.channel_list])
     failures: list[Exception] = []
+    paced: PostsPaced | None = None
     for channel in order:
         if ctx.only_channels is not None and channel not in ctx.only_channels:
             continue  # another instance polls it ([daemon] ha on Postgres)
         last = ctx.last_polled.get(channel)
-        if not all_due and last is not None and now - last < intervals[channel] - 0.5:
+        due = all_due or channel in ctx.paced_channels or last is None or now - last >= intervals[channel] - 0.5
+        if not due:
             continue
         ctx.last_polled[channel] = now
         with ctx.in_channel(channel):
@@ -483,10 +496,18 @@ def poll_slack_channels(ctx: SyncContext, all_due: bool = False) -> None:
                 poll_slack(ctx)
             except (Stopping, AuthError):
                 raise
+            except PostsPaced as exc:
+                paced = exc  # the rest of this channel follows in the next poll, which comes soon
+                ctx.paced_channels.add(channel)
             except ApiError as exc:
                 failures.append(exc)
+            else:
+                ctx.paced_channels.discard(channel)
     if failures:
-        raise failures[0]
+        ctx.result.paced |= paced is not None
+        raise failures[0]  # a real failure is not hidden behind a paced channel
+    if paced is not None:
+        raise paced
 
 
 def busiest_first(ctx: SyncContext, channels: list[str]) -> list[str]:
