@@ -138,12 +138,13 @@ def test_an_oversize_email_attachment_is_named_once_with_its_link(world, clock):
 
 # ---------------------------------------------------------------- follow-ups
 
-def closed_thread(world):
+def closed_thread(world, end=lambda sim, ticket_id: sim.zendesk.close(ticket_id)):
+    """A thread whose ticket was then closed (or, with `end`, deleted)."""
     world.sync()
     ts = world.ask("Build broken")
     world.sync_until_clean()
     old = world.only_ticket()["id"]
-    world.sim.zendesk.close(old)
+    end(world.sim, old)
     world.sync_until_clean()
     return ts, old
 
@@ -169,12 +170,7 @@ def test_files_in_a_reply_to_a_closed_ticket_are_attached_to_the_follow_up(world
 
 
 def test_files_in_a_reply_to_a_deleted_ticket_are_attached_to_the_new_one(world):
-    world.sync()
-    ts = world.ask("Build broken")
-    world.sync_until_clean()
-    old = world.only_ticket()["id"]
-    world.sim.zendesk.delete(old)
-    world.sync_until_clean()
+    ts, old = closed_thread(world, end=lambda sim, ticket_id: sim.zendesk.delete(ticket_id))
     world.sim.slack.post_file(CHANNEL, "UANN", "back again", "again.png", PNG, thread_ts=ts)
     world.sync_until_clean()
     first = world.comments(followup(world, old)["id"])[0]

@@ -77,6 +77,14 @@ def open_thread(world, frozen, text: str, channel: str = CHANNEL) -> tuple[str, 
     return ts, ticket["id"]
 
 
+def two_channel_threads(world, frozen) -> tuple[tuple[str, int], tuple[str, int]]:
+    """A second channel with its own group, paced; a thread (and ticket) in each."""
+    world.sim.slack.add_channel(PLATFORM, "platform")
+    platform_group = world.sim.zendesk.add_group("Platform", agent_ids=[world.agent_id, world.other_agent])
+    paced_world(world, frozen, channels=f'[[channels]]\nid = "{PLATFORM}"\ngroup_id = {platform_group}\n')
+    return open_thread(world, frozen, "Printer jammed"), open_thread(world, frozen, "Node down", channel=PLATFORM)
+
+
 def comment_posts(world, channel: str, ts: str) -> list[str]:
     return [m["text"].split(": ", 1)[1] for m in world.sim.slack.thread(channel, ts)
             if m.get("bot_id") and m["text"].startswith("*Zoe Agent* (Zendesk): ")]
@@ -143,11 +151,7 @@ def test_nothing_is_doubled_when_polls_end_mid_backlog_and_the_process_restarts(
 
 
 def test_two_channels_posts_do_not_wait_on_each_other(world, frozen):
-    world.sim.slack.add_channel(PLATFORM, "platform")
-    platform_group = world.sim.zendesk.add_group("Platform", agent_ids=[world.agent_id, world.other_agent])
-    paced_world(world, frozen, channels=f'[[channels]]\nid = "{PLATFORM}"\ngroup_id = {platform_group}\n')
-    support_ts, support = open_thread(world, frozen, "Printer jammed")
-    platform_ts, platform = open_thread(world, frozen, "Node down", channel=PLATFORM)
+    (support_ts, support), (platform_ts, platform) = two_channel_threads(world, frozen)
     for n in range(5):
         world.sim.zendesk.agent_comment(support, world.other_agent, f"support {n}")
         world.sim.zendesk.agent_comment(platform, world.other_agent, f"platform {n}")
@@ -187,11 +191,7 @@ def test_a_paced_backlog_in_one_channel_does_not_hold_up_another_channels_ticket
     """The Zendesk poll handles tickets oldest change first: the support backlog spends
     this poll's share of waiting, and the platform ticket changed after it still goes
     out in the same poll (its channel has its own pace)."""
-    world.sim.slack.add_channel(PLATFORM, "platform")
-    platform_group = world.sim.zendesk.add_group("Platform", agent_ids=[world.agent_id, world.other_agent])
-    paced_world(world, frozen, channels=f'[[channels]]\nid = "{PLATFORM}"\ngroup_id = {platform_group}\n')
-    support_ts, support = open_thread(world, frozen, "Printer jammed")
-    platform_ts, platform = open_thread(world, frozen, "Node down", channel=PLATFORM)
+    (support_ts, support), (platform_ts, platform) = two_channel_threads(world, frozen)
     for n in range(30):
         world.sim.zendesk.agent_comment(support, world.other_agent, f"support {n}")
     frozen.tick(1)
