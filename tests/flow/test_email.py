@@ -313,3 +313,27 @@ def test_a_set_up_stopped_by_a_rate_limit_after_the_thread_was_mapped_is_finishe
     clock.tick(61)
     sync_ok(world)
     assert world.writes() == before
+
+
+def test_an_owed_set_up_of_a_ticket_deleted_meanwhile_ends_and_the_thread_lives_on(world, clock):
+    """The set-up's last steps are owed (a 429 on the Slack-link note) and then the ticket
+    is deleted: nothing is left to set up. The thread is not parked for it, and a later
+    reply in the thread opens a new ticket as after any deletion."""
+    sync_ok(world)
+    ticket_id = email(world)
+    clock.tick(61)
+    world.sim.slack.inject("chat.postMessage", "drop", times=1)
+    assert world.sync().exit_code == 1
+    world.sim.zendesk.inject("tickets.update", "429", times=1, after=1, retry_after=30)
+    world.sync()
+    world.sim.zendesk.delete(ticket_id)
+    for _ in range(3):
+        clock.tick(61)
+        world.sync()
+    assert not stm.TicketFlag.select().where(stm.TicketFlag.ticket_id == ticket_id).count()
+    assert not stm.FailingItem.select().count()
+    [top] = top_messages(world)
+    world.sim.slack.post(CHANNEL, "UANN", "still broken", thread_ts=top["ts"])
+    clock.tick(61)
+    sync_ok(world)
+    assert [t for t in world.sim.zendesk.tickets() if t["id"] != ticket_id]  # the reply opened a new ticket

@@ -274,3 +274,23 @@ def test_an_emails_attachment_that_keeps_failing_is_parked_alone(world, clock):
     clock.tick(61)
     sync_ok(world)  # parked: not tried again until `check-missing --fix`
     assert world.sim.zendesk.calls["attachments.content"] == calls
+
+
+def test_an_emails_owed_attachments_stay_out_while_its_ticket_is_outside_the_group(world, clock):
+    """The first email's file could not be copied at set-up; the ticket then moves to
+    another group (HR, legal): its content no longer reaches Slack, owed files included."""
+    sync_ok(world)
+    ticket_id = email_with_files(world, [("secret.png", PNG, "image/png")])
+    clock.tick(61)
+    world.sim.zendesk.inject("attachments.content", "malformed", times=4)  # the first try and its retries
+    assert world.sync().exit_code == 1  # the file failed; the thread is mapped
+    fetched = world.sim.zendesk.calls["attachments.content"]
+    hr = world.sim.zendesk.add_group("HR", agent_ids=[world.other_agent])
+    world.sim.zendesk.move_to_group(ticket_id, hr)
+    for _ in range(3):
+        clock.tick(61)
+        world.sync()
+    ts = the_thread(world)
+    assert any("moved to another team" in t for t in world.bot_texts(ts))
+    assert thread_files(world, ts) == []
+    assert world.sim.zendesk.calls["attachments.content"] == fetched  # not fetched again while outside

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -63,7 +64,7 @@ class Store(IssueQueries, MirroredQueries, Bookkeeping):
         self._failing: set[str] | None = None  # keys of failing (or parked) items, cached per cycle
         self._recorded: dict[int, _Recorded] = {}
         self._flags: dict[tuple[int, str], str | None] = {}  # (ticket id, flag name) -> value, per cycle
-        self._flagged: dict[str, set[int]] = {}  # flag name -> the tickets that have it, per cycle
+        self._flagged: dict[str, dict[int, datetime]] = {}  # flag name -> its tickets and when set, per cycle
         self.db = open_database(url)
         db_proxy.initialize(self.db)
         try:
@@ -114,13 +115,13 @@ class Store(IssueQueries, MirroredQueries, Bookkeeping):
     @contextmanager
     def atomic(self) -> Iterator[None]:
         """One transaction (a savepoint when nested). Rolled back, it takes the per-cycle
-        caches with it: they may hold what it wrote (an intent finished, a flag set)."""
+        caches with it: they may hold what it wrote (an intent finished, a flag set);
+        they are read again on demand."""
         try:
             with self.db.atomic():
                 yield
         except BaseException as exc:
-            if not self.db.in_transaction():
-                self.reset_caches()
+            self.reset_caches()  # (a savepoint's rollback too: dry runs write in one)
             if isinstance(exc, pw.PeeweeException):
                 raise StoreError(_first_line(exc)) from exc
             raise

@@ -19,7 +19,7 @@ class Bookkeeping:
     _exec: Any
     _failing: set[str] | None
     _flags: dict[tuple[int, str], str | None]
-    _flagged: dict[str, set[int]]
+    _flagged: dict[str, dict[int, datetime]]
 
     # ---- checkpoints ----
     def checkpoint(self, name: str) -> str | None:
@@ -77,24 +77,24 @@ class Bookkeeping:
             self._flags[key] = row[0] if row else None
         return self._flags[key]
 
-    def tickets_flagged(self, name: str) -> set[int]:
-        """The tickets that have flag `name` (one query a cycle: asked for every emailed
-        thread the Slack poll reads, while such flags are few)."""
+    def tickets_flagged(self, name: str) -> dict[int, datetime]:
+        """The tickets that have flag `name`, with when it was set (naive UTC). One query
+        a cycle: asked for every emailed thread the Slack poll reads, while such flags are few."""
         if name not in self._flagged:
-            rows = self._exec("SELECT ticket_id FROM ticket_flag WHERE name = ?", (name,))
-            self._flagged[name] = {ticket_id for (ticket_id,) in rows}
+            rows = self._exec("SELECT ticket_id, created_at FROM ticket_flag WHERE name = ?", (name,))
+            self._flagged[name] = {ticket_id: _as_datetime(at) for ticket_id, at in rows}
         return self._flagged[name]
 
     def set_flag(self, ticket_id: int, name: str, value: str) -> None:
         TicketFlag.insert(ticket_id=ticket_id, name=name, value=value, created_at=utcnow()).on_conflict(
             conflict_target=[TicketFlag.ticket_id, TicketFlag.name], update={TicketFlag.value: value}).execute()
         self._flags[(ticket_id, name)] = value
-        self._flagged.get(name, set()).add(ticket_id)
+        self._flagged.get(name, {}).setdefault(ticket_id, utcnow())
 
     def clear_flag(self, ticket_id: int, name: str) -> None:
         TicketFlag.delete().where((TicketFlag.ticket_id == ticket_id) & (TicketFlag.name == name)).execute()
         self._flags[(ticket_id, name)] = None
-        self._flagged.get(name, set()).discard(ticket_id)
+        self._flagged.get(name, {}).pop(ticket_id, None)
 
     def count_flags(self, name: str) -> int:
         return TicketFlag.select().where(TicketFlag.name == name).count()
@@ -251,3 +251,8 @@ class Bookkeeping:
         count = FailingItem.delete().execute()
         self._failing = None
         return count
+
+
+def _as_datetime(value: Any) -> datetime:
+    """A timestamp column read with plain SQL: SQLite gives text, Postgres a datetime."""
+    return value if isinstance(value, datetime) else datetime.fromisoformat(str(value))

@@ -33,20 +33,21 @@ are neither re-logged nor re-counted (and cost no user lookup).
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from zsc import format as fmt
 from zsc.adapters.records import Comment, Ticket, permalink, zendesk_time
-from zsc.errors import Rejected
+from zsc.errors import NotFound, Rejected
 from zsc.store import EMAIL_DENIED, EMAIL_FILES, EMAIL_TAIL, EMAIL_THREAD, TO_SLACK, Issue, utcnow
-from zsc.sync import files, keys, notices, parking, people
+from zsc.sync import files, group_boundary, keys, notices, parking, people
 from zsc.sync.context import ZENDESK_TO_SLACK, SyncContext
 from zsc.sync.effects import once, top_post_once, ts_with_ref
 from zsc.sync.followup import is_closed_rejection
 from zsc.sync.slack_to_zendesk import add_permalink_note
 
 BODY_LIMIT = 1000  # characters of the email shown in Slack; the rest stays in the ticket
+SETUP_GRACE = timedelta(minutes=2)  # a set-up this recent may still be under way in another instance
 NOT_NEW = ("closed", "deleted")  # nothing left to do in Slack, and a closed ticket refuses the set-up writes
 
 
@@ -166,34 +167,53 @@ def finish_setup(ctx: SyncContext, issue: Issue, first: Comment | None = None, *
     """Steps 3b and 4: the email's attachments (`first`, the ticket's first comment;
     read here unless `first_known`) and the tail every new issue gets -- the Slack-link note
     and the new-issue notices. Each part happens once; the set-up is finished when the
-    flag step 3 set is cleared."""
+    flag step 3 set is cleared. A ticket deleted meanwhile has nothing left to set up."""
     ticket_id = issue.ticket_id
-    item = keys.email_files_item(ticket_id)
-    if ctx.store.flag(ticket_id, EMAIL_FILES) is not None and not ctx.store.is_parked(item):
-        if not first_known:
-            comments = ctx.zendesk.comments(ticket_id)
-            first = comments[0] if comments else None
-        # An attachment that keeps failing parks the files alone: the rest of the set-up goes on.
-        parking.attempt(ctx, item, f"Zendesk #{ticket_id} email attachments",
-                        lambda: files.mirror_email_files(ctx, issue, first), ticket_id=ticket_id)
-    add_permalink_note(ctx, issue, permalink(ctx.workspace_uri, issue.channel, issue.thread_ts))
-    notices.after_new_issue(ctx, issue)
+    try:
+        if _files_owed(ctx, ticket_id):
+            def copy_files() -> None:
+                email = first
+                if not first_known:  # resumed later: the ticket may have left the group since
+                    if group_boundary.is_outside(ctx, ctx.zendesk.ticket(ticket_id)):
+                        return  # (owed still: they follow if it comes back)
+                    comments = ctx.zendesk.comments(ticket_id)
+                    email = comments[0] if comments else None
+                files.mirror_email_files(ctx, issue, email)
+
+            # An attachment that keeps failing parks the files alone: the rest of the set-up goes on.
+            parking.attempt(ctx, keys.email_files_item(ticket_id), f"Zendesk #{ticket_id} email attachments",
+                            copy_files, ticket_id=ticket_id)
+        add_permalink_note(ctx, issue, permalink(ctx.workspace_uri, issue.channel, issue.thread_ts))
+        notices.after_new_issue(ctx, issue)
+    except NotFound:
+        ctx.store.clear_flag(ticket_id, EMAIL_FILES)  # the ticket is gone (the Zendesk poll tells the thread)
     if ticket_id in ctx.store.tickets_flagged(EMAIL_TAIL):
         ctx.store.clear_flag(ticket_id, EMAIL_TAIL)
 
 
+def _files_owed(ctx: SyncContext, ticket_id: int) -> bool:
+    """The first email's attachments are still to be copied, and may be now: not parked
+    (then `check-missing --fix` retries them), and not while the ticket is outside the
+    group (its content stays out of Slack; they follow if it comes back)."""
+    return (ticket_id in ctx.store.tickets_flagged(EMAIL_FILES)
+            and not ctx.store.is_parked(keys.email_files_item(ticket_id))
+            and group_boundary.moves(ctx, ticket_id) is None)
+
+
 def setup_unfinished(ctx: SyncContext, issue: Issue) -> bool:
     """The thread is mapped but the set-up was cut short after that (a crash, a lost
-    answer, Slack's post pace). The export no longer offers a mapped ticket to the
-    set-up, and zsc's own top post is not new to the Slack poll after its first read:
-    so the Slack poll, which reads the top post every time, finishes it. (Also a
-    Slack-link note of unknown outcome on a set-up mapped before EMAIL_TAIL existed;
-    files parked are retried after `check-missing --fix`.)"""
+    answer, Slack's post pace) -- with several instances sharing the work, for longer
+    than a set-up under way takes (SETUP_GRACE: another may be finishing it). The export no
+    longer offers a mapped ticket to the set-up, and zsc's own top post is not new to
+    the Slack poll after its first read: so the Slack poll, which reads the top post
+    every time, finishes it. (Also a Slack-link note of unknown outcome on a set-up
+    mapped before EMAIL_TAIL existed.)"""
     if issue.origin != "email":
         return False
-    return (issue.ticket_id in ctx.store.tickets_flagged(EMAIL_TAIL)
-            or (issue.ticket_id in ctx.store.tickets_flagged(EMAIL_FILES)
-                and not ctx.store.is_parked(keys.email_files_item(issue.ticket_id)))
+    owed = ctx.store.tickets_flagged(EMAIL_TAIL).get(issue.ticket_id)
+    grace = SETUP_GRACE if ctx.only_channels is not None else timedelta(0)  # (alone: no set-up is under way now)
+    return ((owed is not None and utcnow() - owed >= grace)
+            or (_files_owed(ctx, issue.ticket_id) and owed is None)
             or ctx.store.intent(keys.permalink_ref(issue.ticket_id)) is not None)
 
 

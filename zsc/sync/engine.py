@@ -501,6 +501,7 @@ def poll_slack_channels(ctx: SyncContext, all_due: bool = False) -> None:
                 ctx.paced_channels.add(channel)
             except ApiError as exc:
                 failures.append(exc)
+                ctx.paced_channels.discard(channel)  # failing: back to its own interval
             else:
                 ctx.paced_channels.discard(channel)
     if failures:
