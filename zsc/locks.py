@@ -181,6 +181,7 @@ class PgLock:
     # Let the server notice a vanished leader (host down, cable cut) within ~30s rather
     # than the kernel's two hours; these are per-session settings any user may change.
     SERVER_OPTIONS = "-c tcp_keepalives_idle=10 -c tcp_keepalives_interval=5 -c tcp_keepalives_count=3"
+    APP = "zsc leader lock"  # the lock session's application_name: names the holder, counts the live instances
 
     def __init__(self, url: str) -> None:
         self.url = url.replace("postgres://", "postgresql://", 1)
@@ -200,7 +201,7 @@ class PgLock:
         if self.conn is None or self.conn.closed:
             try:
                 self.conn = psycopg2.connect(
-                    self.url, connect_timeout=10, application_name=f"zsc leader lock ({identity()})"[:63],
+                    self.url, connect_timeout=10, application_name=f"{self.APP} ({identity()})"[:63],
                     keepalives=1, keepalives_idle=10, keepalives_interval=5, keepalives_count=3,
                     options=self.SERVER_OPTIONS,
                 )
@@ -249,6 +250,11 @@ class PgLock:
         return self.leading
 
     def holder(self) -> str:
+        return self._holder_of(LEADER_KEY)
+
+    def _holder_of(self, key: int, nobody: str = "unknown") -> str:
+        """The instance (its name and address) holding advisory lock `key`; `nobody`
+        when none does."""
         import psycopg2
 
         try:
@@ -258,14 +264,14 @@ class PgLock:
                 " WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1"
                 " AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())"
                 " AND ((l.classid::bigint << 32) | l.objid::bigint) = %s",
-                (LEADER_KEY,),
+                (key,),
             )
         except (psycopg2.Error, LockUnavailable):
             return "unknown"
         if not row:
-            return "unknown"
+            return nobody
         name, addr = row
-        name = (name or "").removeprefix("zsc leader lock (").rstrip(")")
+        name = (name or "").removeprefix(f"{self.APP} (").rstrip(")")
         return f"{name or 'unknown'}{f' from {addr}' if addr else ''}"
 
     def _drop(self) -> None:
@@ -327,8 +333,6 @@ class SharedWork(PgLock):
     that now belong to another live instance and takes its own once they are free; a
     channel is only ever handed over between two polls, so two instances never poll
     the same channel at once, and its cursors are in the store, so nothing is lost."""
-
-    APP = "zsc leader lock"  # the lock session's application_name (PgLock's): counts the live instances
 
     def __init__(self, url: str) -> None:
         super().__init__(url)
@@ -395,23 +399,7 @@ class SharedWork(PgLock):
 
     def holder(self) -> str:
         """Who polls Zendesk (the instance holding "zendesk")."""
-        import psycopg2
-
-        try:
-            row = self._query(
-                "SELECT a.application_name, a.client_addr::text FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid"
-                " WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1"
-                " AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())"
-                " AND ((l.classid::bigint << 32) | l.objid::bigint) = %s",
-                (_key("zendesk"),),
-            )
-        except (psycopg2.Error, LockUnavailable):
-            return "unknown"
-        if not row:
-            return "nobody yet"
-        name, addr = row
-        name = (name or "").removeprefix(f"{self.APP} (").rstrip(")")
-        return f"{name or 'unknown'}{f' from {addr}' if addr else ''}"
+        return self._holder_of(_key("zendesk"), nobody="nobody yet")
 
     def _drop(self) -> None:
         super()._drop()
