@@ -109,25 +109,30 @@ class IssueQueries:
         issue.last_activity_at = utcnow()
         issue.save()
 
+    # Zendesk's comment count and Slack's reply count as last read, raised by zsc's own
+    # writes: a ticket or thread whose only news is zsc's own is not read back.
     def set_comment_count(self, issue: Issue, count: int | None) -> None:
-        if issue.zendesk_comment_count != count:
-            self._exec("UPDATE issue SET zendesk_comment_count = ? WHERE id = ?", (count, issue.id))
-            issue.zendesk_comment_count = count
+        self._set_count(issue, "zendesk_comment_count", count)
 
     def count_own_comment(self, issue: Issue) -> None:
         """zsc added a comment to the ticket: Zendesk's count goes up by one, and so does ours."""
-        if issue.zendesk_comment_count is not None:
-            self.set_comment_count(issue, issue.zendesk_comment_count + 1)
+        self._count_own(issue, "zendesk_comment_count")
 
     def set_reply_count(self, issue: Issue, count: int | None) -> None:
-        if issue.slack_reply_count != count:
-            self._exec("UPDATE issue SET slack_reply_count = ? WHERE id = ?", (count, issue.id))
-            issue.slack_reply_count = count
+        self._set_count(issue, "slack_reply_count", count)
 
     def count_own_reply(self, issue: Issue) -> None:
         """zsc posted in the thread: Slack's reply_count goes up by one, and so does ours."""
-        if issue.slack_reply_count is not None:
-            self.set_reply_count(issue, issue.slack_reply_count + 1)
+        self._count_own(issue, "slack_reply_count")
+
+    def _set_count(self, issue: Issue, column: str, count: int | None) -> None:
+        if getattr(issue, column) != count:
+            self._exec(f"UPDATE issue SET {column} = ? WHERE id = ?", (count, issue.id))
+            setattr(issue, column, count)
+
+    def _count_own(self, issue: Issue, column: str) -> None:
+        if getattr(issue, column) is not None:
+            self._set_count(issue, column, getattr(issue, column) + 1)
 
     def advance_reply_cursor(self, issue: Issue, ts: str) -> None:
         """The thread cursor: every reply up to `ts` is handled (one per item, so plain SQL)."""
