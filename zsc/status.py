@@ -15,9 +15,9 @@ from urllib.parse import urlsplit
 
 from zsc.redaction import redact
 from zsc.store import SCHEMA_VERSION, TO_SLACK, TO_ZENDESK, Store, open_store, utcnow
+from zsc.sync.keys import CURSOR_PREFIXES  # the engine's cursors; other checkpoints are bookkeeping
 
 STALE_FACTOR = 5
-CURSOR_PREFIXES = ("slack:", "zendesk:")  # the engine's cursors (zsc.sync.keys); other checkpoints are bookkeeping
 
 
 @dataclass
