@@ -348,3 +348,32 @@ def test_channels_alone_without_slack_channel(world, clock):
     clock.tick(2)
     sync_ok(world)
     assert len(world.tickets()) == 2
+
+
+def test_each_channel_sweeps_its_own_old_threads_in_turn(two, clock):
+    """Threads older than the history window are asked for replies a few per poll, in
+    turn. Each channel keeps its own place in that turn: with one place for all, a
+    channel whose threads are older than the other's went back to its first three."""
+    world = two
+    sync_ok(world)
+    support, platform = [], []
+    for n in range(4):
+        support.append(world.sim.slack.post(CHANNEL, "UANN", f"support problem {n}"))
+        clock.tick(1)
+    for n in range(4):
+        platform.append(world.sim.slack.post(PLATFORM, "UANN", f"platform problem {n}"))
+        clock.tick(1)
+    sync_ok(world)
+    assert len(world.tickets()) == 8
+    clock.tick(30 * 86400)  # a month later: all eight are older than the 14-day window,
+    for channel in (CHANNEL, PLATFORM):  # and the channels moved on: the history reads start today
+        world.sim.slack.post(channel, "UANN", "a new question today")
+    clock.tick(1)
+    sync_ok(world)
+    clock.tick(1)
+    world.sim.slack.post(CHANNEL, "UANN", "still happening", thread_ts=support[3])
+    for _ in range(3):  # three threads per channel and poll: the fourth comes up in the second
+        clock.tick(15)
+        sync_ok(world)
+    last = ticket_for(world, "support problem 3")
+    assert world.comments(last["id"])[-1]["body"].endswith("still happening")

@@ -29,7 +29,7 @@ def test_a_wrong_slack_api_url_says_to_check_it(world, where, keep_signals):  # 
     one_line_error(run, 2, "[slack] api_url")
 
 
-def test_a_wrong_zendesk_api_url_says_to_check_it(world, keep_signals):  # noqa: F811
+def test_a_wrong_zendesk_api_url_says_to_check_it(world, keep_signals):
     set_config(world, f'api_url = "{world.sim.zendesk.url}"', f'api_url = "{world.sim.zendesk.url}/api/v2"')
     check = zsc(world, "auth", "check")
     assert check.exit_code == 1

@@ -310,7 +310,7 @@ def sweep_old_threads(ctx: SyncContext) -> None:
     old = ctx.store.watched_before(ctx.channel, utcnow() - RECENTLY_CLOSED, window_floor(ctx))
     if not old:
         return
-    after = ctx.store.checkpoint(keys.OLD_SWEEP) or ""
+    after = ctx.store.checkpoint(keys.old_sweep(ctx.channel)) or ""
     turn = [i for i in old if i.thread_ts > after][:OLD_SWEEP_PER_CYCLE]
     turn += old[:OLD_SWEEP_PER_CYCLE - len(turn)]  # wrap around
     for issue in dict.fromkeys(turn):
@@ -318,7 +318,7 @@ def sweep_old_threads(ctx: SyncContext) -> None:
         parking.attempt(ctx, keys.slack_item(issue.channel, issue.thread_ts), f"Slack {issue.channel}/{issue.thread_ts}",
                         lambda: s2z.mirror_replies(ctx, issue, None), channel=issue.channel, ts=issue.thread_ts,
                         direction=SLACK_TO_ZENDESK, seen_at=float(issue.slack_reply_cursor or issue.thread_ts))
-        ctx.store.set_checkpoint(keys.OLD_SWEEP, issue.thread_ts)
+        ctx.store.set_checkpoint(keys.old_sweep(ctx.channel), issue.thread_ts)
 
 
 def handle_parent(ctx: SyncContext, message, is_new: bool) -> None:

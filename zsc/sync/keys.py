@@ -116,11 +116,15 @@ def reaction_note_ref(ticket_id: int) -> str:
     return f"reacted:{ticket_id}"
 
 
+def old_sweep(channel: str) -> str:
+    """The last old thread of `channel` asked for replies (each channel keeps its own turn)."""
+    return f"slack:old_thread_sweep:{channel}"
+
+
 def channel_poller(channel: str) -> str:
     """Which instance polls `channel` ([daemon] ha on Postgres), for `zsc status`."""
     return f"ha:poller:{channel}"
 
-OLD_SWEEP = "slack:old_thread_sweep"  # the last old thread asked for replies
 EXPORT_CURSOR = "zendesk:export_cursor"  # the incremental export's after_cursor
 EXPORT_START = "zendesk:export_start"
 EXPORT_CALLS = "budget:zendesk_export_calls"  # when the export was called in the last minute (not a cursor)  # where the export (re)starts, epoch seconds; also "mail since"
