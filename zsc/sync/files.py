@@ -78,7 +78,7 @@ def attach_slack_files(ctx: SyncContext, key: str, files: Iterable[File], body: 
             # Kept before the comment is written: a retry attaches these, not new copies.
             ctx.store.set_intent_payload(key, {**intent.data, "files": {"at": time.time(), "tokens": tokens,
                                                                          "notes": notes}})
-    text = "\n".join([body.rstrip(), "", *notes]).strip() if notes else body
+    text = with_notes(body, notes)
     if not text.strip():  # Zendesk refuses a blank comment: a file alone is named
         text = fmt.files_block([{"name": f.name} for f in files])
     return text, tokens
