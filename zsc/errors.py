@@ -91,6 +91,12 @@ class UsageError(UserError):
 _PATH_IS_WRONG = (FileNotFoundError, FileExistsError, NotADirectoryError, IsADirectoryError)
 
 
+def first_line(exc: BaseException) -> str:
+    """An exception's message for one line of ours: its first line, or its type's name."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
 def os_reason(exc: OSError, path: object = None) -> str:
     """The OS's words for a failed file operation on `path`, without the path it
     repeats; "X is a file, not a directory" when a component of `path` is a file."""

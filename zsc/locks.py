@@ -27,7 +27,7 @@ from typing import Callable, Iterator
 
 from loguru import logger
 
-from zsc.errors import UserError, os_reason, path_error, path_fix, process_user
+from zsc.errors import UserError, first_line, os_reason, path_error, path_fix, process_user
 from zsc.private_files import create_private, make_parent_directory
 
 
@@ -206,7 +206,7 @@ class PgLock:
                     options=self.SERVER_OPTIONS,
                 )
             except psycopg2.Error as exc:
-                raise LockUnavailable(f"[database] url: cannot connect to {self.where} for the leader lock: {_first_line(exc)}") from None
+                raise LockUnavailable(f"[database] url: cannot connect to {self.where} for the leader lock: {first_line(exc)}") from None
             self.conn.autocommit = True
             self.leading = False
         return self.conn
@@ -229,7 +229,7 @@ class PgLock:
             self.leading = bool(self._query(self.ACQUIRE, (LEADER_KEY,))[0])
         except psycopg2.Error as exc:
             self._drop()
-            raise LockUnavailable(f"{self.KIND} on {self.where}: {_first_line(exc)}") from None
+            raise LockUnavailable(f"{self.KIND} on {self.where}: {first_line(exc)}") from None
         self._acquired()
         return self.leading
 
@@ -245,7 +245,7 @@ class PgLock:
         try:
             self._query("SELECT 1")
         except psycopg2.Error as exc:
-            logger.error("leader lock: lost the connection to {} ({}); no longer leading", self.where, _first_line(exc))
+            logger.error("leader lock: lost the connection to {} ({}); no longer leading", self.where, first_line(exc))
             self._drop()
         return self.leading
 
@@ -310,11 +310,6 @@ def leader_lock(database_url: str):
         make_parent_directory(path)
         return FileLock(path + ".lock", guards=f"the SQLite database {path}", setting="[database] url")
     return PgLock(database_url)
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
 
 
 class SharedWork(PgLock):

@@ -17,7 +17,7 @@ from typing import Any, Callable, Iterator
 
 from zsc.store.models import pw  # (imported there first: see its note on psycopg2)
 
-from zsc.errors import UserError
+from zsc.errors import UserError, first_line
 from zsc.store.models import (DONE_STATUSES, OPEN_STATUSES, TO_SLACK, TO_ZENDESK, CommandRun, FailingItem, Intent,
                               Issue, ReportRun, SlackUser, ZendeskUser, db_proxy, utcnow)
 from zsc.store.bookkeeping import LEADER, Bookkeeping
@@ -47,7 +47,7 @@ def _translated(fn: Callable) -> Callable:
         try:
             return fn(*args, **kwargs)
         except pw.PeeweeException as exc:
-            raise StoreError(_first_line(exc)) from exc
+            raise StoreError(first_line(exc)) from exc
 
     return call
 
@@ -78,7 +78,7 @@ class Store(IssueQueries, MirroredQueries, Bookkeeping):
 
     def _cannot_open(self, exc: pw.DatabaseError) -> UserError:
         """One line for a store that cannot be opened: which, why, and the fix."""
-        reason = _first_line(exc)
+        reason = first_line(exc)
         path = self.sqlite_path
         if path is None:  # Postgres (the URL is not quoted: it may hold the password)
             return UserError(f"[database] url: cannot open the store: {reason}")
@@ -123,7 +123,7 @@ class Store(IssueQueries, MirroredQueries, Bookkeeping):
         except BaseException as exc:
             self.reset_caches()  # (a savepoint's rollback too: dry runs write in one)
             if isinstance(exc, pw.PeeweeException):
-                raise StoreError(_first_line(exc)) from exc
+                raise StoreError(first_line(exc)) from exc
             raise
 
     @contextmanager
@@ -137,7 +137,7 @@ class Store(IssueQueries, MirroredQueries, Bookkeeping):
                     txn.rollback()
                     self.reset_caches()
         except pw.PeeweeException as exc:
-            raise StoreError(_first_line(exc)) from exc
+            raise StoreError(first_line(exc)) from exc
 
     @property
     def is_sqlite(self) -> bool:
@@ -171,10 +171,6 @@ def opened(url: str) -> Iterator[Store]:
         yield store
     finally:
         store.close()
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def _in_channel(query: Any, channel: str | None) -> Any:

@@ -23,7 +23,7 @@ from urllib.parse import quote
 
 from zsc.store.models import pw  # (imported there first: see its note on psycopg2)
 
-from zsc.errors import ConfigError, UserError
+from zsc.errors import ConfigError, UserError, first_line
 
 CONVERSATIONS = "zenslackchat_zenslackchat"
 SLACK_APP = "zenslackchat_slackapp"
@@ -98,7 +98,7 @@ class OldDatabase:
             self.tables = set(self.db.get_tables())
         except pw.PeeweeException as exc:
             self.close()
-            raise UserError(f"cannot open the zenslackchat database {self.label}: {_first_line(exc)}") from None
+            raise UserError(f"cannot open the zenslackchat database {self.label}: {first_line(exc)}") from None
         if CONVERSATIONS not in self.tables:
             self.close()
             raise UserError(f"{self.label} is not a zenslackchat database: it has no {CONVERSATIONS} table; "
@@ -164,14 +164,14 @@ class OldDatabase:
         try:
             return list(self.db.execute_sql(sql).fetchall())
         except pw.PeeweeException as exc:
-            raise UserError(f"cannot read the zenslackchat database {self.label}: {_first_line(exc)}") from None
+            raise UserError(f"cannot read the zenslackchat database {self.label}: {first_line(exc)}") from None
 
     def _check(self, table: str, wanted: dict[str, str]) -> None:
         """Every column zsc reads is there and of a type it can read."""
         try:
             declared = {c.name: c.data_type for c in self.db.get_columns(table)}
         except pw.PeeweeException as exc:
-            raise UserError(f"cannot read the zenslackchat database {self.label}: {_first_line(exc)}") from None
+            raise UserError(f"cannot read the zenslackchat database {self.label}: {first_line(exc)}") from None
         for name, family in wanted.items():
             if name not in declared:
                 raise UserError(f"{table}.{name}: no such column in {self.label}; this is not a zenslackchat "
@@ -280,7 +280,3 @@ def _time(value: Any) -> time:
         raise _Unreadable
     return value.replace(tzinfo=None)
 
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
