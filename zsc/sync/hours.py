@@ -16,6 +16,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
+from zsc.report_times import as_utc
+
 
 def is_out_of_hours(moment_utc: datetime, hours) -> bool:
     """True when `moment_utc` (naive UTC, as zsc stores times, or aware) falls outside
@@ -43,7 +45,7 @@ def elapsed_seconds(start_utc: datetime, end_utc: datetime, hours) -> float:
     office hours are set, wall-clock seconds otherwise. Never negative."""
     if counts_office_hours(hours):
         return office_seconds(start_utc, end_utc, hours)
-    return max(0.0, (_utc(end_utc) - _utc(start_utc)).total_seconds())
+    return max(0.0, (as_utc(end_utc) - as_utc(start_utc)).total_seconds())
 
 
 def office_seconds(start_utc: datetime, end_utc: datetime, hours) -> float:
@@ -51,7 +53,7 @@ def office_seconds(start_utc: datetime, end_utc: datetime, hours) -> float:
     times in the configured timezone and only then turned into UTC, so a shift on a
     daylight-saving day is as long as the clocks say (e.g. 01:00-05:00 is 3 hours on
     a spring-forward night), and weekends and days not listed count nothing."""
-    start, end = _utc(start_utc), _utc(end_utc)
+    start, end = as_utc(start_utc), as_utc(end_utc)
     if end <= start:
         return 0.0
     tz = hours.timezone
@@ -70,14 +72,8 @@ def office_seconds(start_utc: datetime, end_utc: datetime, hours) -> float:
     return total
 
 
-def _utc(moment: datetime) -> datetime:
-    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
-
-
 def _local(moment: datetime, tz) -> datetime:
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(tz)
+    return as_utc(moment).astimezone(tz)
 
 
 def _in_hours(local: datetime, hours) -> bool:
