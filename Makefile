@@ -29,7 +29,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.run
 
 lint: $(STAMP)
-	$(BIN)/python -m ruff check zsc tests bench
+	$(BIN)/python -m ruff check zsc tests bench scripts
 	$(BIN)/lint-imports
 
 clean:

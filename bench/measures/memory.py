@@ -59,7 +59,7 @@ def light_traffic(team: Team, rng: random.Random, threads: list[str]) -> None:
     if not threads or (roll < 0.2 and len(threads) < MAX_THREADS):
         threads.append(team.ask(f"question {len(threads)}"))
     elif roll < 0.6 or not tickets:
-        team.reply(rng.choice(threads), f"more detail {rng.randrange(10**6)}")
+        team.reply(rng.choice(threads), f"more detail {rng.randrange(10**6)} :thumbsup:")  # shortcodes, as people type
     else:
         team.comment(rng.choice(tickets), f"an answer {rng.randrange(10**6)}")
 

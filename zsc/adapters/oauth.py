@@ -13,8 +13,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
-import requests
-
+from zsc.adapters.http import requests
 from zsc.errors import AuthError, Rejected, Unavailable
 
 # What Slack answers on oauth.v2.access, and what the operator should do about it.

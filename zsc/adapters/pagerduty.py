@@ -54,6 +54,7 @@ def _pdpyras() -> Any:
     """Import pdpyras without its deprecation warning reaching the user's terminal."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
+        import zsc.adapters.http  # noqa: F401 - requests as zsc imports it, before pdpyras does
         import pdpyras
     return pdpyras
 
@@ -164,7 +165,7 @@ class PagerDutyAdapter:
 
     def _fetch_token(self) -> tuple[str, float]:
         """OAuth client-credentials grant (RFC 6749 4.4): (access token, lifetime in seconds)."""
-        import requests  # pdpyras' own HTTP library
+        from zsc.adapters.http import requests  # pdpyras' own HTTP library
 
         client_id, client_secret = self._client or ("", "")
         form = {"grant_type": "client_credentials", "client_id": client_id, "client_secret": client_secret,
@@ -254,7 +255,7 @@ def _http_error(what: str, response: Any) -> Exception:
 
 
 def _network_error(what: str, cause: BaseException | None, timeout: float) -> str:
-    import requests
+    from zsc.adapters.http import requests
 
     if isinstance(cause, requests.Timeout):
         return f"{what}: no answer within {timeout:g}s"

@@ -299,7 +299,7 @@ class SlackAdapter:
 
     def send_upload(self, upload_url: str, data: bytes) -> None:
         """POST the bytes to the URL files.getUploadURLExternal gave (it is pre-signed)."""
-        import requests
+        from zsc.adapters.http import requests
 
         def send() -> None:
             try:

@@ -7,8 +7,7 @@ from __future__ import annotations
 from typing import Callable
 from urllib.parse import urlsplit
 
-import requests
-
+from zsc.adapters.http import requests
 from zsc.adapters.ratelimit import Limited, Transient
 from zsc.errors import AuthError, NotFound, Rejected, TooLarge
 

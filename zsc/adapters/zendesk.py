@@ -8,8 +8,7 @@ import threading
 from typing import Any, Iterable
 from urllib.parse import urlsplit
 
-import requests
-
+from zsc.adapters.http import requests
 from zsc.adapters.ratelimit import Limited, RateGate, Transient
 from zsc.adapters.records import Audit, Comment, Group, Ticket, ZendeskUser
 from zsc.errors import Ambiguous, AuthError, NotFound, Rejected, Unavailable, WrongApiUrl

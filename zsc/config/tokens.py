@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import shlex
-import tempfile
 from pathlib import Path
 
 from zsc.config.quoting import Raw, invalid_message, kind_of
@@ -93,6 +92,8 @@ def save_token(state_dir: Path, name: str, value: str) -> Path:
 
 
 def _write_private(path: Path, text: str) -> None:
+    import tempfile  # only when a token is saved: not loaded by every start
+
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")  # mkstemp creates it 0600
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:

@@ -7,7 +7,6 @@ the value may be quoted (never for secrets).
 from __future__ import annotations
 
 import datetime
-import difflib
 import math
 import re
 from collections.abc import Iterable
@@ -368,5 +367,7 @@ TEXT_REQUIRED = Text(problem="must not be empty", hint="write the text in double
 
 
 def suggest(word: str, choices: Iterable[str]) -> str | None:
+    import difflib  # only for a mistyped word: not loaded by every start
+
     close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
     return close[0] if close else None

@@ -37,7 +37,7 @@ label-less ``<url>`` links this package builds itself:
   such as ``@property`` survives copy-paste.
 """
 
-from zsc.format.html import plain_from_html
+from zsc.format.emoji_codes import emojize, is_emoji, strip_variants
 from zsc.format.replies import files_block, slack_reply_to_zendesk
 from zsc.format.slack_text import slack_to_plain, subject_from_slack
 from zsc.format.split import CONTINUED, cap_posts, split_for_slack, truncate
@@ -62,4 +62,15 @@ __all__ = [
     "zendesk_comment_as_agent",
     "one_line_name",
     "plain_from_html",
+    "emojize",
+    "is_emoji",
+    "strip_variants",
 ]
+
+
+def plain_from_html(html: str) -> str:
+    """Readable plain text from an HTML email body (zsc.format.html); html.parser is
+    loaded by the first emailed ticket, not by every daemon."""
+    from zsc.format.html import plain_from_html as convert
+
+    return convert(html)

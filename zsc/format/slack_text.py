@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from zsc.format.emoji_codes import _emojize
+from zsc.format.emoji_codes import emojize
 from zsc.format.split import truncate
 from zsc.format.text import NO_TEXT, SUBJECT_LIMIT, NameLookup, _clean, _CONTROL_RE, _no_name, _one_line, _slack_unescape
 
@@ -16,7 +16,7 @@ _BROADCASTS = {"here": "@here", "channel": "@channel", "everyone": "@everyone", 
 
 def _render_slack_token(inner: str, user_name: NameLookup, channel_name: NameLookup) -> str:
     target, sep, label = inner.partition("|")
-    label = _emojize(_slack_unescape(label)).strip() if sep else ""
+    label = emojize(_slack_unescape(label)).strip() if sep else ""
     if target.startswith("@"):  # <@U123> / <@U123|bob>
         uid = target[1:]
         name = user_name(uid) or label.lstrip("@") or uid
@@ -66,10 +66,10 @@ def slack_to_plain(
     out = []
     pos = 0
     for m in _SLACK_TOKEN_RE.finditer(text):
-        out.append(_emojize(_slack_unescape(text[pos:m.start()])))
+        out.append(emojize(_slack_unescape(text[pos:m.start()])))
         out.append(_render_slack_token(m.group(1), user_name, channel_name))
         pos = m.end()
-    out.append(_emojize(_slack_unescape(text[pos:])))
+    out.append(emojize(_slack_unescape(text[pos:])))
     return "".join(out)
 
 

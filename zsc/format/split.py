@@ -4,16 +4,21 @@ a Slack ``<…>`` token or an entity."""
 from __future__ import annotations
 
 import bisect
+import functools
 import re
 from typing import Optional
 
-import regex
-
 from zsc.format.text import SLACK_CHUNK_LIMIT
 
-# Extended grapheme clusters (UAX #29) as the `regex` module knows them: emoji ZWJ
-# sequences, flags, skin tones, keycaps, combining marks, Hangul syllables...
-_CLUSTER_RE = regex.compile(r"\X")
+
+@functools.cache
+def _clusters():
+    """Extended grapheme clusters (UAX #29) as the `regex` module knows them: emoji ZWJ
+    sequences, flags, skin tones, keycaps, combining marks, Hangul syllables... Loaded
+    on the first text that needs cutting (most never do): the module costs ~1 MiB."""
+    import regex
+
+    return regex.compile(r"\X")
 
 
 def _grapheme_safe(text: str, i: int) -> int:
@@ -27,7 +32,7 @@ def _grapheme_safe(text: str, i: int) -> int:
     if i == len(text):
         return i
     safe = 0
-    for m in _CLUSTER_RE.finditer(text):
+    for m in _clusters().finditer(text):
         if m.end() > i:
             break
         safe = m.end()

@@ -7,19 +7,13 @@ import json
 from datetime import datetime, timezone
 from typing import Any
 
-import sys
+from zsc.lean_imports import without
 
 # peewee probes for psycopg2 when it is imported; a SQLite store never needs it (6 MB
 # and 30 ms for nothing), so the probe is answered "not installed" here, and
 # zsc.store.schema.open_database hands psycopg2 to peewee when a Postgres URL asks.
-_probe_blocked = "psycopg2" not in sys.modules and "peewee" not in sys.modules
-if _probe_blocked:
-    sys.modules["psycopg2"] = None  # type: ignore[assignment]
-try:
+with without("psycopg2"):
     import peewee as pw
-finally:
-    if _probe_blocked:
-        del sys.modules["psycopg2"]
 
 db_proxy = pw.DatabaseProxy()
 

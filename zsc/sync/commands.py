@@ -22,8 +22,6 @@ import re
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
-import emoji
-
 from zsc import format as fmt
 from zsc.adapters.records import Message
 from zsc.errors import NotFound, Rejected
@@ -34,19 +32,12 @@ from zsc.sync.effects import once, post_once
 
 # ---------------------------------------------------------------- matching
 
-# Slack writes a skin tone as a second shortcode right after the first.
-_SKIN_TONE_CODE = re.compile(r"::skin-tone-[2-6]:")
-# Variation selectors and skin-tone modifiers: "✅" and "✅\ufe0f" are the same emoji.
-_EMOJI_VARIANTS = str.maketrans("", "", "\ufe0e\ufe0f\U0001f3fb\U0001f3fc\U0001f3fd\U0001f3fe\U0001f3ff")
-
-
 def normalise(text: str) -> str:
     """The form texts are compared in: lower case, whitespace runs as one space, no
     surrounding space, and Slack shortcodes replaced by the emoji they stand for
     (Slack sends ":white_check_mark:" where the person typed or picked ✅)."""
-    text = " ".join(text.lower().split())  # lower first: the emoji package only knows ":ok:", not ":OK:"
-    text = emoji.emojize(_SKIN_TONE_CODE.sub(":", text), language="alias")
-    return text.translate(_EMOJI_VARIANTS)
+    text = " ".join(text.lower().split())  # lower first: the names are ":ok:", not ":OK:"
+    return fmt.strip_variants(fmt.emojize(text))
 
 
 # ---------------------------------------------------------------- the registry
@@ -95,7 +86,7 @@ class Command:
         for alias in self.aliases:
             key = normalise(alias)
             if key not in seen:
-                seen[key] = alias if emoji.purely_emoji(key) else f"`{alias}`"
+                seen[key] = alias if fmt.is_emoji(key) else f"`{alias}`"
         return list(seen.values())
 
 
