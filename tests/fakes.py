@@ -126,6 +126,9 @@ class FakeSlack:
     def begin_poll(self) -> None:
         pass  # no post pace in-process
 
+    def check_turn(self, channel: str) -> None:
+        pass
+
     # ---- reads ----
     def auth_test(self) -> Identity:
         ws = self.ws

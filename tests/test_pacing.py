@@ -133,3 +133,19 @@ def test_one_shot_scans_wait_for_the_pace_as_long_as_it_takes(clock):
 
 def test_a_poll_may_wait_ten_turns_of_the_pace(clock):
     assert pace(clock, interval=1.0).budget == 10.0 and pace(clock, interval=0.5).budget == 5.0
+
+
+def test_check_refuses_what_take_would_and_takes_no_turn(clock):
+    p = pace(clock, interval=1.0, budget=2.0)
+    for _ in range(BURST + 2):  # the burst, then two waits: the budget is spent
+        p.check("C1")  # a turn is there: nothing raised, nothing taken
+        p.take("C1")
+    with pytest.raises(PostsPaced):
+        p.check("C1")
+    with pytest.raises(PostsPaced):
+        p.take("C1")  # check and take agree
+    p.check("C2")  # another channel has its own turns
+    assert clock.slept == [1.0, 1.0]
+    p.new_poll()
+    p.check("C1")
+    assert clock.slept == [1.0, 1.0]  # check never waits

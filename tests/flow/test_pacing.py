@@ -13,6 +13,7 @@ import time
 import pytest
 from freezegun import freeze_time
 
+from tests.flow.test_files import PNG
 from tests.flow.world import CHANNEL
 from zsc import runtime
 from zsc.adapters.factory import slack_from
@@ -237,4 +238,34 @@ def test_a_channel_whose_slack_poll_stopped_at_the_pace_is_polled_again_at_once(
     confirmations = [m for m in world.sim.slack.messages(CHANNEL) for r in world.sim.slack.thread(CHANNEL, m["ts"])
                      if r.get("bot_id") and "is open for this request" in r["text"]]
     assert len(confirmations) == 20 and len(world.tickets()) == 20
+    assert world.sim.slack.post_limited == {}
+
+
+def test_a_paced_attachment_is_fetched_and_uploaded_once(world, frozen):
+    """A file copied into the thread is shared by a post, so it takes the channel's pace:
+    when the poll's share of waiting is spent, the file is left for the next poll before
+    it is downloaded, not after it was downloaded and uploaded for nothing."""
+    paced_world(world, frozen)
+    ts, ticket_id = open_thread(world, frozen, "Screenshots of the error")
+    # A comment's files go into the thread before its text: the first comment has none,
+    # so the poll's last turn falls to a file (turns: text 0, file 1, text 1, file 2...).
+    world.sim.zendesk.agent_comment(ticket_id, world.other_agent, "shot 0")
+    for n in range(1, 8):
+        world.sim.zendesk.agent_comment(ticket_id, world.other_agent, f"shot {n}",
+                                        attachments=[(f"shot-{n}.png", PNG, "image/png")])
+    world.sim.slack.set_post_limit(per_second=1, burst=4)
+    world.sim.reset_calls()
+    frozen.tick(10)
+    paced = Paced(world, frozen)
+    try:
+        results = paced.poll_until_done()
+    finally:
+        paced.close()
+    assert results[0].paced  # 15 posts (8 comments, 7 files) take more than one poll's share
+    assert comment_posts(world, CHANNEL, ts) == [f"shot {n}" for n in range(8)]
+    shared = [f["name"] for m in world.sim.slack.thread(CHANNEL, ts) for f in m.get("files") or []]
+    assert shared == [f"shot-{n}.png" for n in range(1, 8)]
+    calls = world.sim.zendesk.calls
+    assert calls["attachments.download"] == 7 and world.sim.slack.calls["files.getUploadURLExternal"] == 7, (
+        calls, world.sim.slack.calls)
     assert world.sim.slack.post_limited == {}

@@ -66,13 +66,27 @@ class ChannelPace:
         if self.interval <= 0:
             return 0.0
         with self._lock:  # reserve the turn under the lock, wait outside it: channels never wait on each other
-            now = self._clock()
-            due = max(self._due.get(channel, now), now)
-            wait = max(0.0, due - (self.burst - 1) * self.interval - now)
-            if wait > 0 and self._spent + wait > self.budget:
-                raise PostsPaced(self.api, channel, wait, self.budget)
+            due, wait = self._turn(channel)
             self._spent += wait
             self._due[channel] = due + self.interval
         if wait > 0:
             self._sleep(wait)
         return wait
+
+    def check(self, channel: str) -> None:
+        """Raise PostsPaced now if `channel`'s next post would overrun the poll's budget;
+        take nothing. For work whose last step posts (a file copied into a thread): not
+        starting it beats doing it and then having its post refused."""
+        if self.interval > 0:
+            with self._lock:
+                self._turn(channel)
+
+    def _turn(self, channel: str) -> tuple[float, float]:
+        """(when `channel` is next due, how long its next post waits); PostsPaced when
+        that wait does not fit in what is left of the poll's budget. Under the lock."""
+        now = self._clock()
+        due = max(self._due.get(channel, now), now)
+        wait = max(0.0, due - (self.burst - 1) * self.interval - now)
+        if wait > 0 and self._spent + wait > self.budget:
+            raise PostsPaced(self.api, channel, wait, self.budget)
+        return due, wait

@@ -109,6 +109,10 @@ class SlackAdapter:
         """A poll starts: it may wait its whole budget for the post pace again."""
         self.pace.new_poll()
 
+    def check_turn(self, channel: str) -> None:
+        """PostsPaced now if the channel's next post would not get its turn in this poll."""
+        self.pace.check(channel)
+
     # ---- reads ----
     def auth_test(self) -> Identity:
         if self._identity is None:

@@ -195,6 +195,7 @@ def upload_attachment(ctx: SyncContext, issue: Issue, att: dict[str, Any]) -> No
             record_attachment(ctx, issue, ref, key)
             return
     name = str(att.get("file_name") or "file")
+    ctx.slack.check_turn(issue.channel)  # its share into the thread is a post: paced out, do not fetch it yet
     try:
         size = att.get("size") if isinstance(att.get("size"), int) else None
         data = ctx.zendesk.download(att["content_url"], ctx.config.files.max_bytes,
