@@ -92,3 +92,14 @@ def test_status_needs_no_secrets(world):
     world.config_path.write_text(text)
     result = world.zsc("status")
     assert result.exit_code == 1 and "Sources:" in result.output  # stale, but it answers
+
+
+def test_a_checkpoint_older_versions_kept_is_gone_after_the_next_start(world):
+    """One old-thread sweep turn for all channels (until each channel had its own) is
+    deleted as zsc starts, so status no longer lists it among the cursors."""
+    world.sync()
+    with opened(f"sqlite:///{world.tmp}/zsc.db") as store:
+        store.set_checkpoint("slack:old_thread_sweep", "1700000000.000100")
+    assert "slack:old_thread_sweep" in {c["name"] for c in status(world)[1]["cursors"]}
+    world.sync()
+    assert "slack:old_thread_sweep" not in {c["name"] for c in status(world)[1]["cursors"]}

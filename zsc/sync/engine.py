@@ -181,6 +181,8 @@ def start_position(ctx: SyncContext, since: datetime | None) -> None:
     moment = since.timestamp() if since else time.time()
     store = ctx.store
     with store.atomic():
+        for name in keys.RETIRED:
+            store.delete_checkpoint(name)
         for channel in ctx.config.channel_list:
             if since or store.checkpoint(keys.slack_top(channel.id)) is None:
                 store.set_checkpoint(keys.slack_top(channel.id), ts_for(moment))

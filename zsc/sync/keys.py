@@ -121,6 +121,11 @@ def old_sweep(channel: str) -> str:
     return f"slack:old_thread_sweep:{channel}"
 
 
+# Checkpoints older versions kept and nothing reads any more; zsc deletes them as it
+# starts, so `zsc status` does not list them among the cursors.
+RETIRED = ("slack:old_thread_sweep",)  # one turn for all channels, until each had its own
+
+
 def channel_poller(channel: str) -> str:
     """Which instance polls `channel` ([daemon] ha on Postgres), for `zsc status`."""
     return f"ha:poller:{channel}"
