@@ -432,8 +432,10 @@ def test_a_sign_in_page_is_never_taken_for_the_file(world, service, endpoint, fl
     assert_quiet(world)
 
 
-# A file call that answers garbled for good: its item is parked after the usual attempts
-# and time, nothing half-done shows, and what came after it in the thread goes through.
+# A file call that answers garbled for good: its item is parked after [sync]
+# park_after_attempts and park_after_minutes (2 and 5 here, so fewer polls pay the
+# transient retries' real backoff), nothing half-done shows, and what came after it in
+# the thread goes through.
 # (Not files.completeUploadExternal: the simulator's garbled answer comes after the file
 # is shared, which the next poll finds by its id -- the first table covers that.)
 PARKING_CALLS = [c for c in LATER_CALLS if c[2] in (slack_connect_file_in_a_reply, slack_file_in_a_reply, agents_attachment)
@@ -442,13 +444,15 @@ PARKING_CALLS = [c for c in LATER_CALLS if c[2] in (slack_connect_file_in_a_repl
 
 @pytest.mark.parametrize("service,endpoint,flow", PARKING_CALLS, ids=[e for _, e, _ in PARKING_CALLS])
 def test_a_file_call_garbled_for_good_parks_its_item_and_the_thread_moves_on(world, service, endpoint, flow):
+    world.write_config(park_after_attempts=2, park_after_minutes=5)
     with freeze_time(START, tick=True) as clock:
         flow(world, clock)
         ts, ticket_id = world.sim.slack.messages(CHANNEL)[-1]["ts"], world.only_ticket()["id"]
         getattr(world.sim, service).inject(endpoint, "malformed", times=1000)
-        for _ in range(5):
-            clock.tick(4 * 60)
-            world.sync()
+        for _ in range(2):
+            clock.tick(6 * 60)
+            assert world.sync().exit_code == 1  # not parked before both attempts and the minutes
+        assert failing_items(world)[0].parked_at is not None
         world.reply(ts, "anything new?", user="UBOB")
         world.sim.zendesk.agent_comment(ticket_id, world.other_agent, "Still on it")
         clock.tick(60)
