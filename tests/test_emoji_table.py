@@ -35,7 +35,11 @@ def test_every_name_gives_the_emoji_the_package_gives():
     assert wrong == {}
 
 
-@pytest.mark.parametrize("text", ["👍", "👍🏽", "✅", "✅\ufe0f", "🇺🇸", "🤷\u200d♂️"])
+def test_the_table_is_ascii_so_python_holds_it_in_one_byte_a_character():
+    assert emoji_codes.TABLE_FILE.read_bytes().isascii()
+
+
+@pytest.mark.parametrize("text", ["👍", "👍🏽", "✅", "✅\ufe0f", "🇺🇸", "🤷\u200d♂️", "🪲", "🇦🇽"])
 def test_single_emoji_are_known(text):
     assert fmt.is_emoji(text) and emoji.purely_emoji(text)
 

@@ -92,7 +92,7 @@ def save_token(state_dir: Path, name: str, value: str) -> Path:
 
 
 def _write_private(path: Path, text: str) -> None:
-    import tempfile  # only when a token is saved: not loaded by every start
+    import tempfile  # only when a token is saved: `zsc status` need not load it
 
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")  # mkstemp creates it 0600
     try:

@@ -2,9 +2,9 @@
 
 The table is written from the ``emoji`` package's data by
 scripts/make_emoji_table.py (tests/test_emoji_table.py keeps the two in step). It
-is kept as its text and searched by name (a find in 200 kB, cached per name): the
-package loads every name in every language it knows, ~3.6 MiB in the daemon, and
-even a dict of the table's names would hold 1 MiB for the few a team types."""
+is kept as its text and searched by name (a find in 210 kB of ASCII, cached per
+name): the package loads every name in every language it knows, ~3.6 MiB in the
+daemon, and even a dict of the table's names would hold 1 MiB for the few a team types."""
 
 from __future__ import annotations
 
@@ -54,7 +54,7 @@ def entries() -> Iterator[tuple[str, str, list[str]]]:
     for line in _table().splitlines():
         if line and not line.startswith("#"):
             codes, rule, names = line.split("\t")
-            yield _emoji(codes), rule, names.strip(":").split(":")
+            yield _emoji(codes), rule, [name for name in names.split(":") if name]
 
 
 def tone_rule(emj: str) -> str:
@@ -77,12 +77,15 @@ def strip_variants(text: str) -> str:
 
 
 def is_emoji(text: str) -> bool:
-    """Whether `text` is a single emoji of the table, selectors and tones aside (the
-    set is built on the first call: `help` asks, nothing on the sync's path does)."""
+    """Whether `text` is a single emoji (every fully qualified one has a line), selectors
+    and tones aside; a run of several is not. The set is built on the first call: `help`
+    asks (are a command's aliases emoji or words?), nothing on the sync's path does."""
     return bool(text) and strip_variants(text) in _plain()
 
 
-_SHORTCODE_RE = re.compile(r":([A-Za-z0-9_+\-']+):(?::skin-tone-([1-6]):)?")
+# The names a shortcode can have (the table keeps only these: see scripts/make_emoji_table.py).
+SHORTCODE_NAME = r"[A-Za-z0-9_+\-']+"
+_SHORTCODE_RE = re.compile(rf":({SHORTCODE_NAME}):(?::skin-tone-([1-6]):)?")
 # Slack skin-tone-1 is the default (yellow) tone; 2..6 map to Fitzpatrick 1-2..6.
 _SKIN_TONES = {"2": "\U0001f3fb", "3": "\U0001f3fc", "4": "\U0001f3fd", "5": "\U0001f3fe", "6": "\U0001f3ff"}
 
