@@ -86,6 +86,18 @@ def two_channel_threads(world, frozen) -> tuple[tuple[str, int], tuple[str, int]
     return open_thread(world, frozen, "Printer jammed"), open_thread(world, frozen, "Node down", channel=PLATFORM)
 
 
+def paced_catch_up(world, frozen) -> tuple[Paced, list]:
+    """Slack's post limit on (about one a second per channel, as Slack), then Zendesk
+    polls until the backlog is out; the paced engine (its waits) and each poll's result."""
+    world.sim.slack.set_post_limit(per_second=1, burst=4)
+    frozen.tick(10)
+    paced = Paced(world, frozen)
+    try:
+        return paced, paced.poll_until_done()
+    finally:
+        paced.close()
+
+
 def comment_posts(world, channel: str, ts: str) -> list[str]:
     return [m["text"].split(": ", 1)[1] for m in world.sim.slack.thread(channel, ts)
             if m.get("bot_id") and m["text"].startswith("*Zoe Agent* (Zendesk): ")]
@@ -96,13 +108,7 @@ def test_a_catch_up_of_30_comments_into_one_channel_meets_no_429(world, frozen):
     ts, ticket_id = open_thread(world, frozen, "Disk full on build-07")
     for n in range(30):
         world.sim.zendesk.agent_comment(ticket_id, world.other_agent, f"update {n}")
-    world.sim.slack.set_post_limit(per_second=1, burst=4)  # as Slack: about one a second per channel
-    frozen.tick(10)
-    paced = Paced(world, frozen)
-    try:
-        results = paced.poll_until_done()
-    finally:
-        paced.close()
+    paced, results = paced_catch_up(world, frozen)
     assert world.sim.slack.post_limited == {}  # not one 429
     assert comment_posts(world, CHANNEL, ts) == [f"update {n}" for n in range(30)]  # each once, in order
     assert sum(paced.slept) == pytest.approx(30 - BURST)  # the pace did the waiting Slack asks for
@@ -156,13 +162,7 @@ def test_two_channels_posts_do_not_wait_on_each_other(world, frozen):
     for n in range(5):
         world.sim.zendesk.agent_comment(support, world.other_agent, f"support {n}")
         world.sim.zendesk.agent_comment(platform, world.other_agent, f"platform {n}")
-    world.sim.slack.set_post_limit(per_second=1, burst=4)
-    frozen.tick(10)
-    paced = Paced(world, frozen)
-    try:
-        paced.poll_until_done()
-    finally:
-        paced.close()
+    paced, _ = paced_catch_up(world, frozen)
     assert comment_posts(world, CHANNEL, support_ts) == [f"support {n}" for n in range(5)]
     assert comment_posts(world, PLATFORM, platform_ts) == [f"platform {n}" for n in range(5)]
     assert world.sim.slack.post_limited == {}
@@ -253,14 +253,8 @@ def test_a_paced_attachment_is_fetched_and_uploaded_once(world, frozen):
     for n in range(1, 8):
         world.sim.zendesk.agent_comment(ticket_id, world.other_agent, f"shot {n}",
                                         attachments=[(f"shot-{n}.png", PNG, "image/png")])
-    world.sim.slack.set_post_limit(per_second=1, burst=4)
     world.sim.reset_calls()
-    frozen.tick(10)
-    paced = Paced(world, frozen)
-    try:
-        results = paced.poll_until_done()
-    finally:
-        paced.close()
+    paced, results = paced_catch_up(world, frozen)
     assert results[0].paced  # 15 posts (8 comments, 7 files) take more than one poll's share
     assert comment_posts(world, CHANNEL, ts) == [f"shot {n}" for n in range(8)]
     shared = [f["name"] for m in world.sim.slack.thread(CHANNEL, ts) for f in m.get("files") or []]
