@@ -42,7 +42,6 @@ def _codes(emj: str) -> str:
     return " ".join(f"{ord(c):X}" for c in emj)
 
 
-@functools.lru_cache(maxsize=1024)
 def by_name(name: str) -> str | None:
     """The emoji a shortcode name (without colons) stands for, or None."""
     fields = _line_with(f":{name}:") if ":" not in name else None
@@ -57,13 +56,18 @@ def entries() -> Iterator[tuple[str, str, list[str]]]:
             yield _emoji(codes), rule, [name for name in names.split(":") if name]
 
 
+def _line_of(emj: str) -> list[str] | None:
+    """The fields of `emj`'s own line, or None."""
+    return _line_with(f"\n{_codes(emj)}\t")
+
+
 def tone_rule(emj: str) -> str:
-    fields = _line_with(f"\n{_codes(emj)}\t")
+    fields = _line_of(emj)
     return fields[1] if fields else "-"
 
 
 def in_table(emj: str) -> bool:
-    return _line_with(f"\n{_codes(emj)}\t") is not None
+    return _line_of(emj) is not None
 
 
 @functools.cache
@@ -90,6 +94,7 @@ _SHORTCODE_RE = re.compile(rf":({SHORTCODE_NAME}):(?::skin-tone-([1-6]):)?")
 _SKIN_TONES = {"2": "\U0001f3fb", "3": "\U0001f3fc", "4": "\U0001f3fd", "5": "\U0001f3fe", "6": "\U0001f3ff"}
 
 
+@functools.lru_cache(maxsize=1024)  # each lookup is a search of the table: once per name
 def _emoji_for(name: str) -> Optional[str]:
     """Unicode emoji for a Slack shortcode name, or None if unknown."""
     candidates = [name]
@@ -107,10 +112,11 @@ def _emoji_for(name: str) -> Optional[str]:
     return None
 
 
+@functools.lru_cache(maxsize=1024)
 def _with_skin_tone(base: str, tone: str) -> str:
     modifier = _SKIN_TONES.get(tone)
-    rule = tone_rule(base)
-    if not modifier or rule == "-":
+    rule = tone_rule(base) if modifier else "-"
+    if rule == "-":
         return base  # tone 1 (the default), or an emoji without tones (e.g. a heart): drop it
     toned = base[0] + modifier + base[1:].removeprefix("\ufe0f")
     return toned if rule == "k" else toned.replace("\ufe0f", "")
